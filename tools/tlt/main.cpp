@@ -1,1 +1,57 @@
-int main() { return 0; }
+// tlt: the TensorLogic Transformers command line. Results go to stdout (or -o files), messages to stderr;
+// any error prints one line naming the problem and exits non-zero.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "commands.h"
+#include "tl/error.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*fn)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"demo", tlt::cmd_demo, "build a small tensor-logic graph (attention steered by a rule), run it, print it"},
+    {"einsum", tlt::cmd_einsum, "compute numpy.einsum(SPEC, A, B, ...) on .npy files"},
+    {"graph", tlt::cmd_graph, "verify a graph file and convert it between text, JSON and DOT"},
+};
+
+void usage(FILE* f) {
+  std::fprintf(f, "usage: tlt COMMAND [ARGS...]   (tlt COMMAND --help for details)\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(f, "  %-8s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    usage(stdout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (cmd != c.name) continue;
+    try {
+      return c.fn(argc, argv);
+    } catch (const tl::Error& e) {
+      std::fprintf(stderr, "tlt %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tlt %s: unexpected error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "tlt: unknown command '%s'\n", cmd.c_str());
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,55 @@
+// tlt graph FILE (--text | --json | --dot) [-o OUT] : verify a graph and convert between its forms.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "tl/graph.h"
+
+namespace tlt {
+
+namespace {
+const std::vector<FlagSpec> kFlags = {
+    {{"--text"}, false, "print the graph in its text form"},
+    {{"--json"}, false, "print the graph in its JSON form"},
+    {{"--dot"}, false, "print the graph as Graphviz DOT"},
+    {{"-o", "--output"}, true, "write to this file instead of stdout"},
+    {{"-h", "--help"}, false, "show this help"},
+};
+}  // namespace
+
+int cmd_graph(int argc, char** argv) {
+  Args args(argc, argv, 2, kFlags);
+  if (args.has("help")) {
+    std::printf("usage: tlt graph FILE (--text | --json | --dot) [-o OUT]\n\n"
+                "Reads a graph (text or JSON form, detected from the content), verifies every node and\n"
+                "prints it in the chosen form. With no form flag it only verifies.\n\n%s",
+                flags_help(kFlags).c_str());
+    return 0;
+  }
+  if (args.positional().size() != 1)
+    TL_THROW(tl::ValueError, "expected exactly one graph FILE, got ", args.positional().size(), " arguments");
+  int forms = args.has("text") + args.has("json") + args.has("dot");
+  if (forms > 1) TL_THROW(tl::ValueError, "choose one of --text, --json, --dot (got ", forms, ")");
+  tl::Graph g = tl::load_graph(args.positional()[0]);
+  tl::verify(g);
+  std::string out;
+  if (args.has("text")) out = tl::to_text(g);
+  else if (args.has("json")) out = tl::to_json(g);
+  else if (args.has("dot")) out = tl::to_dot(g);
+  else {
+    std::fprintf(stderr, "%s: ok\n", args.positional()[0].c_str());
+    return 0;
+  }
+  if (auto o = args.get("output")) {
+    std::ofstream f(*o, std::ios::binary);
+    if (!f) TL_THROW(tl::IoError, "cannot open '", *o, "' for writing");
+    f << out;
+  } else {
+    std::cout << out;
+  }
+  return 0;
+}
+
+}  // namespace tlt

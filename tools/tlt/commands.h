@@ -1,0 +1,8 @@
+// The subcommands of tlt. Each returns the process exit code; errors are thrown as tl::Error.
+#pragma once
+
+namespace tlt {
+int cmd_einsum(int argc, char** argv);
+int cmd_graph(int argc, char** argv);
+int cmd_demo(int argc, char** argv);
+}  // namespace tlt
