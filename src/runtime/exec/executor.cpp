@@ -1,0 +1,193 @@
+// The executor: storage assignment per value, liveness, the arena, and the run loop.
+#include <algorithm>
+#include <cstdlib>
+
+#include "tl/ops.h"
+#include "tl/runtime.h"
+
+namespace tl {
+
+namespace {
+
+enum class Storage : uint8_t {
+  source,  // input / param / constant: bound, never written
+  arena,   // an intermediate with a slot in the arena
+  fresh,   // a graph output computed by a kernel: a new tensor each run, handed to the caller
+  view,    // a view of another value's storage (root says whose)
+};
+
+}  // namespace
+
+struct Executor::Impl {
+  Graph g;
+  ExecutorOptions opt;
+  std::vector<Storage> storage;      // per value
+  std::vector<int> root;             // per value: the value owning the memory (itself unless a view)
+  std::vector<Tensor> arena_views;   // per value: its arena tensor (arena values only)
+  MemoryPlan plan;
+  std::shared_ptr<void> arena;
+  std::map<std::string, Tensor> bound_params;
+  std::vector<Tensor> vals;          // per value, during a run
+
+  void compile() {
+    verify(g);
+    const size_t nv = g.values().size(), nn = g.nodes().size();
+    storage.assign(nv, Storage::arena);
+    root.resize(nv);
+    for (size_t v = 0; v < nv; ++v) root[v] = int(v);
+    std::vector<bool> is_output(nv, false);
+    for (const GraphOutput& o : g.outputs()) is_output[size_t(o.value.id)] = true;
+    for (const Node& n : g.nodes()) {
+      const OpDef& d = op_def(n.kind);
+      size_t o = size_t(n.output.id);
+      if (n.kind == OpKind::input || n.kind == OpKind::param || n.kind == OpKind::constant) {
+        storage[o] = Storage::source;
+      } else if (d.view) {
+        storage[o] = Storage::view;
+        root[o] = root[size_t(n.inputs[0].id)];
+      } else {
+        storage[o] = is_output[o] ? Storage::fresh : Storage::arena;
+      }
+    }
+    // Live range of each arena root: from its definition to the last use of it or any view onto it. A view
+    // that is a graph output is copied out after the last node, so its root lives to the end.
+    std::vector<int> first(nv, -1), last(nv, -1);
+    for (size_t i = 0; i < nn; ++i) {
+      const Node& n = g.nodes()[i];
+      size_t o = size_t(n.output.id);
+      if (storage[o] == Storage::arena) first[o] = last[o] = int(i);
+      for (Value in : n.inputs) {
+        size_t r = size_t(root[size_t(in.id)]);
+        last[r] = std::max(last[r], int(i));
+      }
+    }
+    for (const GraphOutput& o : g.outputs()) {
+      size_t r = size_t(root[size_t(o.value.id)]);
+      last[r] = int(nn);
+    }
+    std::vector<BufferSlot> slots;
+    for (size_t v = 0; v < nv; ++v) {
+      if (storage[v] != Storage::arena) continue;
+      const ValueType& t = g.values()[v].type;
+      slots.push_back(BufferSlot{Value{int32_t(v)}, size_t(shape_numel(t.shape)) * dtype_size(t.dtype), first[v], last[v], 0});
+    }
+    plan = plan_memory(std::move(slots), opt.reuse_memory);
+    size_t bytes = std::max<size_t>(plan.arena_bytes, 64);
+    void* mem = std::aligned_alloc(64, bytes);
+    if (!mem) TL_THROW(Error, "executor: cannot allocate an arena of ", bytes, " bytes for graph '", g.name(), "'");
+    arena = std::shared_ptr<void>(mem, std::free);
+    arena_views.assign(nv, Tensor());
+    for (const BufferSlot& s : plan.slots) {
+      const ValueType& t = g.values()[size_t(s.value.id)].type;
+      arena_views[size_t(s.value.id)] = Tensor::wrap(static_cast<uint8_t*>(mem) + s.offset, t.shape, t.dtype, arena);
+    }
+  }
+
+  static void check_tensor(const char* kind, const std::string& name, const ValueType& want, const Tensor& t) {
+    if (t.dtype() != want.dtype)
+      TL_THROW(ValueError, "executor: ", kind, " '", name, "' has dtype ", dtype_name(t.dtype()), ", expected ",
+               dtype_name(want.dtype), " (declared ", type_str(want), ")");
+    if (t.shape() != want.shape)
+      TL_THROW(ShapeError, "executor: ", kind, " '", name, "' has shape ", shape_str(t.shape()), ", expected ",
+               shape_str(want.shape), " (declared ", type_str(want), ")");
+  }
+
+  std::string names_of(OpKind kind) const {
+    std::string s;
+    for (const Node& n : g.nodes())
+      if (n.kind == kind) s += (s.empty() ? "" : ", ") + g.info(n.output).name;
+    return s.empty() ? "(none)" : s;
+  }
+
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs) {
+    const size_t nv = g.values().size();
+    vals.assign(nv, Tensor());
+    // Every name given must be an input or a parameter.
+    for (const auto& [name, t] : inputs) {
+      std::optional<Value> v = g.find(name);
+      const Node* def = nullptr;
+      if (v)
+        for (const Node& n : g.nodes())
+          if (n.output == *v) def = &n;
+      if (!def || (def->kind != OpKind::input && def->kind != OpKind::param))
+        TL_THROW(ValueError, "executor: '", name, "' is not an input or parameter of graph '", g.name(),
+                 "' (inputs: ", names_of(OpKind::input), "; params: ", names_of(OpKind::param), ")");
+    }
+    for (const Node& n : g.nodes()) {
+      size_t o = size_t(n.output.id);
+      const ValueInfo& vi = g.values()[o];
+      if (n.kind == OpKind::input || n.kind == OpKind::param) {
+        bool is_input = n.kind == OpKind::input;
+        auto it = inputs.find(vi.name);
+        const Tensor* t = it != inputs.end() ? &it->second : nullptr;
+        if (!t && !is_input) {
+          auto b = bound_params.find(vi.name);
+          if (b != bound_params.end()) t = &b->second;
+        }
+        if (!t)
+          TL_THROW(ValueError, "executor: missing ", is_input ? "input" : "parameter", " '", vi.name, "' (",
+                   type_str(vi.type), ") of graph '", g.name(), "'");
+        check_tensor(is_input ? "input" : "parameter", vi.name, vi.type, *t);
+        vals[o] = *t;
+        continue;
+      }
+      const OpDef& d = op_def(n.kind);
+      if (n.kind == OpKind::constant) {
+        vals[o] = std::get<ConstantAttrs>(n.attrs).value;
+        continue;
+      }
+      std::vector<Tensor> ins;
+      ins.reserve(n.inputs.size());
+      for (Value in : n.inputs) ins.push_back(vals[size_t(in.id)]);
+      if (storage[o] == Storage::view) {
+        vals[o] = d.view(n.attrs, ins[0]);
+        continue;
+      }
+      Tensor out = storage[o] == Storage::fresh ? Tensor::empty(vi.type.shape, vi.type.dtype) : arena_views[o];
+      d.kernel(n.attrs, ins, out);
+      vals[o] = out;
+    }
+    std::map<std::string, Tensor> result;
+    std::vector<bool> handed_out(nv, false);
+    for (const GraphOutput& o : g.outputs()) {
+      size_t v = size_t(o.value.id);
+      // Fresh outputs are the caller's already (the first time they are named); views, sources and repeats
+      // are copied so no two results, the arena or the caller's inputs ever share memory.
+      bool give = storage[v] == Storage::fresh && !handed_out[v];
+      handed_out[v] = true;
+      result[o.name] = give ? vals[v] : vals[v].clone();
+    }
+    vals.clear();  // drop references to caller tensors between runs
+    return result;
+  }
+};
+
+Executor::Executor(const Graph& g, ExecutorOptions opt) : impl_(std::make_unique<Impl>()) {
+  impl_->g = g;
+  impl_->opt = opt;
+  impl_->compile();
+}
+Executor::~Executor() = default;
+Executor::Executor(Executor&&) noexcept = default;
+Executor& Executor::operator=(Executor&&) noexcept = default;
+
+void Executor::bind_param(const std::string& name, const Tensor& value) {
+  for (const Node& n : impl_->g.nodes()) {
+    if (n.kind != OpKind::param || impl_->g.info(n.output).name != name) continue;
+    Impl::check_tensor("parameter", name, impl_->g.type(n.output), value);
+    impl_->bound_params[name] = value;
+    return;
+  }
+  TL_THROW(ValueError, "executor: graph '", impl_->g.name(), "' has no parameter '", name, "' (params: ",
+           impl_->names_of(OpKind::param), ")");
+}
+
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) { return impl_->run(inputs); }
+const Graph& Executor::graph() const { return impl_->g; }
+const MemoryPlan& Executor::memory_plan() const { return impl_->plan; }
+
+std::map<std::string, Tensor> run_graph(const Graph& g, const std::map<std::string, Tensor>& inputs) {
+  return Executor(g).run(inputs);
+}
+
+}  // namespace tl
