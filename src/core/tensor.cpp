@@ -105,6 +105,7 @@ int Tensor::norm_dim(int d, const char* what) const {
 int64_t Tensor::size(int d) const { return shape_[norm_dim(d, "size")]; }
 
 bool Tensor::is_contiguous() const {
+  if (numel_ == 0) return true;  // nothing to lay out
   int64_t acc = 1;
   for (int i = rank() - 1; i >= 0; --i) {
     if (shape_[i] != 1 && strides_[i] != acc) return false;
