@@ -123,3 +123,10 @@ TEST(Npy, RejectsBadFiles) {
   big[8] = char(200);  // header length beyond the file
   expect_msg(big, "runs past the end");
 }
+
+TEST(Tensor, EmptyTensorsAreContiguous) {
+  Tensor a = Tensor::empty({1, 3, 0});
+  EXPECT_EQ(a.numel(), 0);
+  EXPECT_TRUE(a.is_contiguous());
+  EXPECT_EQ(a.clone().shape(), (Shape{1, 3, 0}));
+}
