@@ -15,6 +15,11 @@ namespace tl::kernels {
 // on ints -> i64 (i32 op i32 -> i32); comparisons and logical ops -> bool.
 DType unary_dtype(UnaryOp op, DType in);
 DType binary_dtype(BinaryOp op, DType a, DType b);
+// where: f32 if a or b is a float type; bool if both are bool; else i64 if either is i64, else i32.
+DType where_dtype(DType a, DType b);
+// Reductions: float inputs -> f32; integer/bool inputs: sum/prod -> i64, max/min keep the input dtype,
+// mean/logsumexp -> f32.
+DType reduce_dtype(ReduceOp op, DType in);
 
 // y = op(x)
 void unary_into(UnaryOp op, const Tensor& x, const Tensor& out);

@@ -45,7 +45,7 @@ class Tensor {
   // Wraps memory owned elsewhere (e.g. a memory-mapped file); `owner` keeps it alive.
   static Tensor wrap(void* data, Shape shape, DType dtype, std::shared_ptr<void> owner);
 
-  bool defined() const { return base_ != nullptr || numel_ == 0; }
+  bool defined() const { return holder_ != nullptr || base_ != nullptr; }
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
   const Shape& strides() const { return strides_; }  // in elements

@@ -1,6 +1,8 @@
 // tlt: the TensorLogic Transformers command line. Results go to stdout (or -o files), messages to stderr;
 // any error prints one line naming the problem and exits non-zero.
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -20,6 +22,7 @@ const Command kCommands[] = {
     {"demo", tlt::cmd_demo, "build a small tensor-logic graph (attention steered by a rule), run it, print it"},
     {"einsum", tlt::cmd_einsum, "compute numpy.einsum(SPEC, A, B, ...) on .npy files"},
     {"graph", tlt::cmd_graph, "verify a graph file and convert it between text, JSON and DOT"},
+    {"run", tlt::cmd_run, "run a .tl program (tensor equations, Datalog rules) on .npy inputs and .tsv facts"},
 };
 
 void usage(FILE* f) {
@@ -30,6 +33,13 @@ void usage(FILE* f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // OpenMP workers that spin while idle burn a core and, on a busy 2-core machine, starve the thread doing
+  // the work (measured: up to 60x slower). libgomp reads its wait policy when it loads, before main, so the
+  // policy is set by re-executing once; a user's own OMP_WAIT_POLICY is left alone.
+  if (!std::getenv("OMP_WAIT_POLICY")) {
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure: then carry on with the default policy
+  }
   if (argc < 2) {
     usage(stderr);
     return 2;
