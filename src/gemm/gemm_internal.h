@@ -1,0 +1,35 @@
+// Backends behind tl::sgemm. Each takes already-validated arguments with m, n, k >= 1 and alpha != 0, and a
+// thread count: 1 means "run on the calling thread only" (used inside the parallel batch loop).
+#pragma once
+#include <cstdint>
+
+namespace tl::gemm_detail {
+
+// oneDNN dnnl_sgemm (row-major, no packing).
+void onednn_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads);
+
+// oneDNN matmul primitive over a batch (batch == 1 for a plain product). A zero stride broadcasts. The
+// primitive is cached per (shapes, strides, alpha, beta) unless `cache` is false. Returns false (having done
+// nothing) when oneDNN only offers its slow reference implementation for this layout.
+bool onednn_matmul(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                   int64_t lda, int64_t sa, const float* b, int64_t ldb, int64_t sb, float beta, float* c,
+                   int64_t ldc, int64_t sc, bool cache, int threads);
+
+// Number of primitives in the matmul cache (for tests).
+int64_t onednn_matmul_cache_size();
+
+// Sizes OpenBLAS's own thread pool (call before, not inside, a parallel region).
+void openblas_set_threads(int threads);
+
+// OpenBLAS cblas_sgemm; cblas_sgemv when m == 1 or n == 1. Dimensions must fit in int (checked by caller).
+void openblas_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads);
+
+// y[r] = alpha * sum_p M[r, p] * x[p] + beta * y[r] for r < rows, p < k, with M[r, p] at
+// m[r * row_stride + p * col_stride] where one of the strides is 1; x[p] at x[p * incx]; y[r] at y[r * incy].
+// beta == 0 never reads y. Hand-written AVX2/FMA kernel (scalar fallback without AVX2).
+void gemv(int64_t rows, int64_t k, float alpha, const float* m, int64_t row_stride, int64_t col_stride,
+          const float* x, int64_t incx, float beta, float* y, int64_t incy, int threads);
+
+}  // namespace tl::gemm_detail
