@@ -47,7 +47,7 @@ const std::string kFix = std::string(TL_FIXTURE_DIR) + "/einsum/";
 
 TEST(Cli, HelpOnEveryCommand) {
   EXPECT_EQ(run("--help").code, 0);
-  for (const char* c : {"einsum", "graph", "demo"}) {
+  for (const char* c : {"einsum", "graph", "demo", "run"}) {
     Result r = run(std::string(c) + " --help");
     EXPECT_EQ(r.code, 0) << c;
     EXPECT_NE(r.out.find("usage: tlt"), std::string::npos) << r.out;

@@ -48,7 +48,7 @@ Args::Args(int argc, char** argv, int first, const std::vector<FlagSpec>& specs)
       } else if (inline_value) {
         TL_THROW(tl::ValueError, "option '", name, "' takes no value");
       }
-      vals_[key_of(*spec)] = value;
+      vals_[key_of(*spec)].push_back(value);
     } else {
       pos_.push_back(a);
     }
@@ -58,7 +58,12 @@ Args::Args(int argc, char** argv, int first, const std::vector<FlagSpec>& specs)
 std::optional<std::string> Args::get(const std::string& key) const {
   auto it = vals_.find(key);
   if (it == vals_.end()) return std::nullopt;
-  return it->second;
+  return it->second.back();
+}
+
+std::vector<std::string> Args::all(const std::string& key) const {
+  auto it = vals_.find(key);
+  return it == vals_.end() ? std::vector<std::string>{} : it->second;
 }
 
 int Args::get_int(const std::string& key, int def) const {

@@ -19,12 +19,15 @@ class Args {
   Args(int argc, char** argv, int first, const std::vector<FlagSpec>& specs);
   const std::vector<std::string>& positional() const { return pos_; }
   bool has(const std::string& key) const { return vals_.count(key) > 0; }
+  // The last value given for a flag (flags may repeat; see all()).
   std::optional<std::string> get(const std::string& key) const;
+  // Every value given for a flag, in command-line order.
+  std::vector<std::string> all(const std::string& key) const;
   int get_int(const std::string& key, int def) const;
 
  private:
   std::vector<std::string> pos_;
-  std::map<std::string, std::string> vals_;
+  std::map<std::string, std::vector<std::string>> vals_;
 };
 
 // "Usage" text for a command's flags.

@@ -5,4 +5,5 @@ namespace tlt {
 int cmd_einsum(int argc, char** argv);
 int cmd_graph(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
+int cmd_run(int argc, char** argv);
 }  // namespace tlt

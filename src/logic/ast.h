@@ -1,0 +1,125 @@
+// The .tl syntax tree (internal to src/logic). Positions are 1-based line/column of the first token.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tl::logic {
+
+struct Loc {
+  int line = 0, col = 0;
+};
+
+// ---- Tensor equations
+struct IndexTerm {  // `p` in X[p, d]; `p+1` has offset 1 (zero outside the tensor)
+  std::string label;
+  Loc loc;
+  long long offset = 0;
+};
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+enum class ExprKind { number, name, ref, call, neg, add, sub, product };
+
+struct Factor {
+  ExprPtr expr;
+  bool divide = false;  // `/ expr` (else a juxtaposed or `*` factor, joined by einsum)
+};
+
+struct Expr {
+  ExprKind kind;
+  Loc loc;
+  double number = 0;             // number
+  std::string name;              // name (a dim used as a scalar), ref (tensor), call (function)
+  std::vector<IndexTerm> index;  // ref
+  std::vector<ExprPtr> args;     // call arguments; neg: 1; add/sub: 2
+  std::vector<Factor> factors;   // product
+};
+
+enum class Accum { assign, add, max, min, avg };
+
+struct Equation {
+  std::string lhs;
+  std::vector<IndexTerm> lhs_index;
+  int norm_axis = -1;  // the dotted index on the left (`q.`), or -1
+  Accum accum = Accum::assign;
+  ExprPtr rhs;
+  Loc loc;
+};
+
+struct DimDecl {
+  std::string name;
+  long long value = 0;
+  Loc loc;
+};
+
+struct ShapeItem {  // a dim name or a literal size
+  std::string name;
+  long long value = -1;
+  Loc loc;
+};
+
+struct TensorDecl {
+  bool is_param = false;
+  std::string name;
+  std::vector<ShapeItem> shape;
+  Loc loc;
+};
+
+// ---- Datalog
+struct Term {
+  bool is_var = false;  // bare names in rules and queries are variables; in facts, symbols
+  std::string text;
+  Loc loc;
+};
+
+struct Atom {
+  std::string rel;
+  std::vector<Term> args;
+  bool negated = false;
+  Loc loc;
+};
+
+struct Comparison {
+  Term lhs, rhs;
+  bool equal = false;  // == (else !=)
+  Loc loc;
+};
+
+enum class AggOp { count, sum, max, min };
+
+// `n = count : { P(x, y) }`, `s = sum w : { W(x, w) }`: over the distinct bindings of the braces' variables,
+// grouped by those variables also bound by the rule's positive atoms. Results are new (numeric) symbols.
+struct Aggregate {
+  Term result;
+  AggOp op = AggOp::count;
+  Term target;  // the aggregated variable (not for count)
+  std::vector<Atom> body;
+  Loc loc;
+};
+
+struct Rule {
+  Atom head;
+  std::vector<Atom> body;
+  std::vector<Comparison> comparisons;
+  std::vector<Aggregate> aggregates;
+  Loc loc;
+};
+
+struct ProgramAst {
+  std::string source;
+  std::vector<DimDecl> dims;
+  std::vector<TensorDecl> decls;
+  std::vector<Equation> equations;
+  std::vector<Atom> facts;
+  std::vector<Rule> rules;
+  std::vector<Atom> queries;
+};
+
+// "source:line:col: " for messages.
+std::string where(const std::string& source, Loc loc);
+
+ProgramAst parse_ast(std::string_view text, const std::string& source);
+
+}  // namespace tl::logic

@@ -1,0 +1,35 @@
+// Datalog part of .tl (internal): checks (arity, safety), stratification, and fixpoint evaluation.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ast.h"
+#include "tl/logic.h"
+
+namespace tl::logic {
+
+// Arity of every relation mentioned; throws ValueError naming both uses on a mismatch, and on unsafe rules
+// (a head, negated or compared variable not bound by a positive body atom).
+std::map<std::string, int> check_datalog(const ProgramAst& p);
+
+// Strata in evaluation order, each a set of relation names (one strongly connected component of the
+// dependency graph). Throws ValueError printing the cycle when negation goes through recursion.
+std::vector<std::vector<std::string>> stratify(const ProgramAst& p, const std::map<std::string, int>& arity);
+
+// An aggregate's value for each binding of its outer variables (those the rule binds outside the braces).
+struct AggregateTable {
+  std::vector<std::string> outer_vars;
+  std::vector<std::vector<int>> rows;  // symbol ids of the outer variables
+  std::vector<std::string> results;    // the result symbol of each row
+};
+AggregateTable compute_aggregate(const Rule& r, const Aggregate& g, const Database& db,
+                                 const std::string& source);
+// Grows every relation to a domain of n symbols (new symbols from aggregates), keeping its tuples.
+void pad_domain(Database& db, int n);
+
+Database evaluate_datalog(const ProgramAst& p, const std::map<std::string, int>& arity,
+                          const std::vector<std::pair<std::string, std::vector<Tuple>>>& extra_facts,
+                          int max_rounds);
+
+}  // namespace tl::logic

@@ -1,0 +1,387 @@
+// Recursive-descent parser for .tl: declarations, tensor equations, facts, rules and queries.
+#include <cstdlib>
+
+#include "lexer.h"
+#include "tl/error.h"
+
+namespace tl::logic {
+
+namespace {
+
+class Parser {
+ public:
+  Parser(std::vector<Token> toks, const std::string& source) : t_(std::move(toks)), src_(source) {}
+
+  ProgramAst program() {
+    ProgramAst p;
+    p.source = src_;
+    while (true) {
+      skip_newlines();
+      if (peek().kind == Tok::end) break;
+      statement(p);
+    }
+    return p;
+  }
+
+ private:
+  const Token& peek(size_t k = 0) const { return t_[std::min(i_ + k, t_.size() - 1)]; }
+  const Token& next() {
+    const Token& t = t_[i_];
+    if (i_ + 1 < t_.size()) ++i_;
+    return t;
+  }
+  bool accept(Tok k) {
+    if (peek().kind != k) return false;
+    next();
+    return true;
+  }
+  [[noreturn]] void fail(const Token& at, const std::string& msg) const {
+    std::string near = at.kind == Tok::end       ? "end of input"
+                       : at.kind == Tok::newline ? "end of line"
+                                                 : at.text;
+    if (at.kind == Tok::string) near = "\"" + near + "\"";
+    throw ParseError(where(src_, at.loc) + msg + " (near '" + near + "')");
+  }
+  const Token& expect(Tok k, const char* what) {
+    if (peek().kind != k)
+      fail(peek(), std::string("expected ") + tok_name(k) + " " + what + ", got " + tok_name(peek().kind));
+    return next();
+  }
+  void skip_newlines() {
+    while (peek().kind == Tok::newline) next();
+  }
+  void end_of_statement(const char* what) {
+    if (peek().kind != Tok::newline && peek().kind != Tok::end)
+      fail(peek(), std::string("expected end of line after ") + what + ", got " + tok_name(peek().kind));
+  }
+
+  void statement(ProgramAst& p) {
+    const Token& t = peek();
+    if (t.kind != Tok::ident)
+      fail(t, std::string("expected a declaration, equation, fact or rule, got ") + tok_name(t.kind));
+    if (t.text == "dim" && peek(1).kind == Tok::ident) return dim_decl(p);
+    if ((t.text == "input" || t.text == "param") && peek(1).kind == Tok::ident) return tensor_decl(p);
+    if (peek(1).kind == Tok::lbracket) return equation(p);
+    if (peek(1).kind == Tok::lparen) return logic_statement(p);
+    fail(peek(1), "expected '[' (a tensor equation) or '(' (a fact or rule) after '" + t.text + "'");
+  }
+
+  void dim_decl(ProgramAst& p) {
+    Loc loc = next().loc;
+    DimDecl d;
+    d.loc = loc;
+    d.name = expect(Tok::ident, "(the dimension's name)").text;
+    expect(Tok::assign, "after the dimension's name");
+    d.value = integer("dimension size");
+    end_of_statement("a dim declaration");
+    p.dims.push_back(std::move(d));
+  }
+
+  long long integer(const char* what) {
+    const Token& t = peek();
+    if (t.kind != Tok::number || t.text.find_first_of(".eE") != std::string::npos)
+      fail(t, std::string("expected an integer ") + what + ", got " + tok_name(t.kind));
+    next();
+    errno = 0;
+    long long v = std::strtoll(t.text.c_str(), nullptr, 10);
+    if (errno != 0 || v < 0 || v > (1LL << 40)) fail(t, std::string(what) + " out of range");
+    return v;
+  }
+
+  void tensor_decl(ProgramAst& p) {
+    TensorDecl d;
+    const Token& kw = next();
+    d.is_param = kw.text == "param";
+    d.loc = kw.loc;
+    d.name = expect(Tok::ident, "(the tensor's name)").text;
+    expect(Tok::lbracket, "(the tensor's shape)");
+    if (peek().kind != Tok::rbracket) {
+      do {
+        ShapeItem s;
+        s.loc = peek().loc;
+        if (peek().kind == Tok::ident)
+          s.name = next().text;
+        else
+          s.value = integer("size");
+        d.shape.push_back(std::move(s));
+      } while (accept(Tok::comma));
+    }
+    expect(Tok::rbracket, "to close the shape");
+    end_of_statement("a declaration");
+    p.decls.push_back(std::move(d));
+  }
+
+  void equation(ProgramAst& p) {
+    Equation e;
+    const Token& name = next();
+    e.lhs = name.text;
+    e.loc = name.loc;
+    expect(Tok::lbracket, "");
+    if (peek().kind != Tok::rbracket) {
+      do {
+        const Token& ix = expect(Tok::ident, "(an index name)");
+        if (accept(Tok::dot)) {
+          if (e.norm_axis >= 0) fail(ix, "only one index may carry the normalisation dot");
+          e.norm_axis = int(e.lhs_index.size());
+        }
+        e.lhs_index.push_back(IndexTerm{ix.text, ix.loc});
+      } while (accept(Tok::comma));
+    }
+    expect(Tok::rbracket, "to close the index list");
+    const Token& op = peek();
+    if (accept(Tok::assign))
+      e.accum = Accum::assign;
+    else if (accept(Tok::plus_assign))
+      e.accum = Accum::add;
+    else if (op.kind == Tok::ident && peek(1).kind == Tok::assign &&
+             (op.text == "max" || op.text == "min" || op.text == "avg")) {
+      e.accum = op.text == "max" ? Accum::max : op.text == "min" ? Accum::min : Accum::avg;
+      next();
+      next();
+    } else {
+      fail(op, std::string("expected '=', '+=', 'max=', 'min=' or 'avg=' after the left-hand side, got ") +
+                   tok_name(op.kind));
+    }
+    skip_newlines();
+    e.rhs = expr();
+    end_of_statement("an equation");
+    p.equations.push_back(std::move(e));
+  }
+
+  ExprPtr make(ExprKind k, Loc loc) {
+    auto e = std::make_unique<Expr>();
+    e->kind = k;
+    e->loc = loc;
+    return e;
+  }
+
+  // Nesting is bounded so hostile input cannot overflow the stack.
+  static constexpr int kMaxDepth = 200;
+  struct DepthGuard {
+    Parser& p;
+    DepthGuard(Parser& parser, const Token& at) : p(parser) {
+      if (++p.depth_ > kMaxDepth) p.fail(at, "expression nested too deeply (more than 200 levels)");
+    }
+    ~DepthGuard() { --p.depth_; }
+  };
+
+  ExprPtr expr() {
+    DepthGuard guard(*this, peek());
+    ExprPtr lhs = term();
+    while (peek().kind == Tok::plus || peek().kind == Tok::minus) {
+      const Token& op = next();
+      skip_newlines();
+      auto e = make(op.kind == Tok::plus ? ExprKind::add : ExprKind::sub, op.loc);
+      e->args.push_back(std::move(lhs));
+      e->args.push_back(term());
+      lhs = std::move(e);
+    }
+    return lhs;
+  }
+
+  bool starts_factor(Tok k) const { return k == Tok::ident || k == Tok::number || k == Tok::lparen; }
+
+  ExprPtr term() {
+    Loc loc = peek().loc;
+    std::vector<Factor> fs;
+    fs.push_back(Factor{unary(), false});
+    while (true) {
+      Tok k = peek().kind;
+      if (k == Tok::star || k == Tok::slash) {
+        next();
+        skip_newlines();
+        fs.push_back(Factor{unary(), k == Tok::slash});
+      } else if (starts_factor(k)) {
+        fs.push_back(Factor{unary(), false});
+      } else {
+        break;
+      }
+    }
+    if (fs.size() == 1) return std::move(fs[0].expr);
+    auto e = make(ExprKind::product, loc);
+    e->factors = std::move(fs);
+    return e;
+  }
+
+  ExprPtr unary() {
+    if (peek().kind == Tok::minus) {
+      DepthGuard guard(*this, peek());
+      Loc loc = next().loc;
+      auto e = make(ExprKind::neg, loc);
+      e->args.push_back(unary());
+      return e;
+    }
+    return primary();
+  }
+
+  ExprPtr primary() {
+    const Token& t = peek();
+    if (t.kind == Tok::number) {
+      next();
+      auto e = make(ExprKind::number, t.loc);
+      e->number = std::strtod(t.text.c_str(), nullptr);
+      return e;
+    }
+    if (t.kind == Tok::lparen) {
+      next();
+      ExprPtr e = expr();
+      expect(Tok::rparen, "to close the parenthesis");
+      return e;
+    }
+    if (t.kind != Tok::ident)
+      fail(t, std::string("expected a tensor, number or function, got ") + tok_name(t.kind));
+    next();
+    if (accept(Tok::lbracket)) {
+      auto e = make(ExprKind::ref, t.loc);
+      e->name = t.text;
+      if (peek().kind != Tok::rbracket) {
+        do {
+          const Token& ix = expect(Tok::ident, "(an index name)");
+          IndexTerm it{ix.text, ix.loc, 0};
+          if (peek().kind == Tok::plus || peek().kind == Tok::minus) {
+            bool minus = next().kind == Tok::minus;
+            it.offset = integer("index offset");
+            if (minus) it.offset = -it.offset;
+          }
+          e->index.push_back(std::move(it));
+        } while (accept(Tok::comma));
+      }
+      expect(Tok::rbracket, "to close the index list");
+      return e;
+    }
+    if (accept(Tok::lparen)) {
+      auto e = make(ExprKind::call, t.loc);
+      e->name = t.text;
+      if (peek().kind != Tok::rparen) {
+        do e->args.push_back(expr());
+        while (accept(Tok::comma));
+      }
+      expect(Tok::rparen, "to close the argument list");
+      return e;
+    }
+    auto e = make(ExprKind::name, t.loc);
+    e->name = t.text;
+    return e;
+  }
+
+  // ---- Datalog
+  Term term_arg(bool in_fact) {
+    const Token& t = peek();
+    if (t.kind == Tok::ident) return next(), Term{!in_fact, t.text, t.loc};
+    if (t.kind == Tok::string || t.kind == Tok::number) return next(), Term{false, t.text, t.loc};
+    fail(t, std::string("expected a variable or a symbol, got ") + tok_name(t.kind));
+  }
+
+  Atom atom(bool in_fact) {
+    Atom a;
+    const Token& name = expect(Tok::ident, "(a relation name)");
+    a.rel = name.text;
+    a.loc = name.loc;
+    expect(Tok::lparen, "after the relation name");
+    if (peek().kind != Tok::rparen) {
+      do a.args.push_back(term_arg(in_fact));
+      while (accept(Tok::comma));
+    }
+    expect(Tok::rparen, "to close the argument list");
+    return a;
+  }
+
+  void logic_statement(ProgramAst& p) {
+    // Facts have only symbols; parse as a rule-style atom first and reinterpret for a fact.
+    size_t start = i_;
+    Atom head = atom(false);
+    if (peek().kind == Tok::dot) {
+      i_ = start;
+      Atom fact = atom(true);
+      next();
+      p.facts.push_back(std::move(fact));
+      return;
+    }
+    if (accept(Tok::question)) {
+      p.queries.push_back(std::move(head));
+      return;
+    }
+    const Token& tk = peek();
+    if (tk.kind != Tok::turnstile)
+      fail(tk, std::string("expected '.', ':-' or '?' after an atom, got ") + tok_name(tk.kind));
+    next();
+    Rule r;
+    r.loc = head.loc;
+    r.head = std::move(head);
+    do {
+      skip_newlines();
+      body_item(r);
+      skip_newlines();
+    } while (accept(Tok::comma));
+    expect(Tok::dot, "to end the rule");
+    p.rules.push_back(std::move(r));
+  }
+
+  void body_item(Rule& r) {
+    const Token& t = peek();
+    bool neg = false;
+    if (t.kind == Tok::bang) {
+      next();
+      neg = true;
+    } else if (t.kind == Tok::ident && t.text == "not" && peek(1).kind == Tok::ident) {
+      next();
+      neg = true;
+    }
+    if (peek().kind == Tok::ident && peek(1).kind == Tok::lparen) {
+      Atom a = atom(false);
+      a.negated = neg;
+      r.body.push_back(std::move(a));
+      return;
+    }
+    if (neg) fail(peek(), "expected an atom after negation");
+    if (peek().kind == Tok::ident && peek(1).kind == Tok::assign && peek(2).kind == Tok::ident) {
+      const std::string& f = peek(2).text;
+      if (f == "count" || f == "sum" || f == "max" || f == "min") return aggregate(r);
+    }
+    Comparison c;
+    c.loc = peek().loc;
+    c.lhs = term_arg(false);
+    const Token& op = peek();
+    if (op.kind == Tok::eq || op.kind == Tok::assign)
+      c.equal = true;
+    else if (op.kind != Tok::ne)
+      fail(op, std::string("expected an atom or a comparison (x != y, x = y), got ") + tok_name(op.kind));
+    next();
+    c.rhs = term_arg(false);
+    r.comparisons.push_back(std::move(c));
+  }
+
+  void aggregate(Rule& r) {
+    Aggregate a;
+    a.loc = peek().loc;
+    a.result = term_arg(false);
+    next();  // '='
+    const std::string f = next().text;
+    a.op = f == "count" ? AggOp::count : f == "sum" ? AggOp::sum : f == "max" ? AggOp::max : AggOp::min;
+    if (a.op != AggOp::count) {
+      if (peek().kind != Tok::ident) fail(peek(), "expected the variable to aggregate after '" + f + "'");
+      a.target = term_arg(false);
+    }
+    expect(Tok::colon, "before the aggregate's body");
+    expect(Tok::lbrace, "to open the aggregate's body");
+    do {
+      if (peek().kind == Tok::bang) fail(peek(), "negation inside an aggregate is not supported");
+      a.body.push_back(atom(false));
+    } while (accept(Tok::comma));
+    expect(Tok::rbrace, "to close the aggregate's body");
+    r.aggregates.push_back(std::move(a));
+  }
+
+  std::vector<Token> t_;
+  size_t i_ = 0;
+  int depth_ = 0;
+  std::string src_;
+};
+
+}  // namespace
+
+ProgramAst parse_ast(std::string_view text, const std::string& source) {
+  return Parser(lex(text, source), source).program();
+}
+
+}  // namespace tl::logic

@@ -1,0 +1,95 @@
+// `tlt run` end to end (the tlt built beside this test, TLT_BINARY): exit codes, one-line errors, TSV and
+// .npy outputs against the fixtures of tests/fixtures/logic.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "../logic/logic_test_util.h"
+#include "tl/logic.h"
+#include "tl/npy.h"
+
+namespace fs = std::filesystem;
+using tl_logic_test::example;
+using tl_logic_test::fixture;
+using tl_logic_test::read_text;
+
+namespace {
+
+std::string tlt_path() { return TLT_BINARY; }
+
+struct Result {
+  int rc;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  std::string cmd = tlt_path() + " run " + args + " 2>&1";
+  Result r{-1, ""};
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) r.out.append(buf.data(), n);
+  int st = pclose(f);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string tmp(const std::string& name) {
+  return (fs::temp_directory_path() / ("tl_logic_cli_" + std::to_string(getpid()) + "_" + name)).string();
+}
+
+class TltRun : public ::testing::Test {};
+
+TEST_F(TltRun, QueryAndTsvOutputMatchReference) {
+  std::string out = tmp("anc.tsv");
+  Result r = run(example("ancestors.tl") + " --output Ancestor=" + out);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(read_text(out), read_text(fixture("dl_ancestors/Ancestor.tsv")));
+  r = run(example("unreachable.tl") + " --facts Edge=" + example("edges.tsv") + " --query Unreached");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find(read_text(fixture("dl_unreachable_tsv/Unreached.tsv"))), std::string::npos) << r.out;
+  fs::remove(out);
+}
+
+TEST_F(TltRun, NpyInputsAndOutputs) {
+  std::string d = fixture("eq_attention/");
+  std::string out = tmp("attn.npy");
+  Result r = run(example("attention.tl") + " --input Query=" + d + "in_Query.npy --input Key=" + d +
+                 "in_Key.npy -i Val=" + d + "in_Val.npy --output=Attn=" + out);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto got = tl::read_npy(out).to_f64_vector(), want = tl::read_npy(d + "out_Attn.npy").to_f64_vector();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 2e-5 + 2e-5 * std::fabs(want[i]));  // as test_equations
+  fs::remove(out);
+}
+
+TEST_F(TltRun, ErrorsAreOneLineAndExitOne) {
+  struct Case {
+    std::string args, expect;
+  } cases[] = {
+      {"/nonexistent.tl", "cannot read program file '/nonexistent.tl'"},
+      {example("ancestors.tl") + " --query Nope", "no relation named 'Nope'"},
+      {example("ancestors.tl") + " --output Ancestor=x.txt", "expected a .npy or .tsv file name"},
+      {example("ancestors.tl") + " --input X", "expects NAME=FILE, got 'X'"},
+      {example("ancestors.tl") + " --bogus", "unknown option '--bogus'"},
+      {example("mlp.tl"), "missing"},
+      {example("ancestors.tl") + " --facts Parent=" + fixture("dl_unreachable/Node.tsv"), "1 columns"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args);
+    Result r = run(c.args);
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.out.find(c.expect), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.rfind("tlt run: error: ", 0), 0u) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  }
+}
+
+}  // namespace
