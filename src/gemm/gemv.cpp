@@ -88,14 +88,14 @@ void dot_rows(int64_t r0, int64_t r1, int64_t k, float alpha, const float* m, in
   }
 }
 
-// y block of 64 KB (kept in L2) while all k rows stream past in runs of up to 64 KB: long runs keep the
+// y block of 128 KB (kept in L2) while all k rows stream past in runs of up to 128 KB: long runs keep the
 // hardware prefetchers trained (1024-column blocks measured ~25% slower per core at 1x32000x768).
-constexpr int64_t kColBlock = 16384;
+constexpr int64_t kColBlock = 32768;
 
 // y[c] for c in [c0, c1): columns contiguous, ld = stride between consecutive p.
 void axpy_cols(int64_t c0, int64_t c1, int64_t k, float alpha, const float* m, int64_t ld, const float* x,
                float beta, float* y) {
-  alignas(64) static thread_local float acc[kColBlock];  // 64 KB: too big for the stack of pool threads
+  alignas(64) static thread_local float acc[kColBlock];  // 128 KB: too big for the stack of pool threads
   for (int64_t cb = c0; cb < c1; cb += kColBlock) {
     const int64_t w = std::min(kColBlock, c1 - cb), w8 = w & ~int64_t(7);
     const __m256i tm = tail_mask(w - w8);
@@ -185,6 +185,28 @@ void gemv(int64_t rows, int64_t k, float alpha, const float* m, int64_t row_stri
   const int64_t units = (rows + 7) / 8;
   const int64_t work = rows * k;
   int64_t chunks = threads <= 1 || work < (int64_t(1) << 20) ? 1 : std::min<int64_t>(units, int64_t(threads) * 4);
+  if (!dot && chunks > 1) {
+    // Columns contiguous: split the k rows of M between the threads instead, so each thread streams one
+    // contiguous slab of the matrix (column chunks read short runs 128 KB apart and stayed ~30% below
+    // NumPy's sgemv at 1x32000x768); per-thread partial y vectors are summed at the end.
+    const int nt = threads;
+    std::vector<float> part(size_t(nt) * size_t(rows));
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+    for (int t = 0; t < nt; ++t) {
+      const int64_t k0 = k * t / nt, k1 = k * (t + 1) / nt;
+      float* pt = part.data() + size_t(t) * size_t(rows);
+      if (k1 > k0) axpy_cols(0, rows, k1 - k0, 1.0f, m + k0 * col_stride, col_stride, x + k0, 0.0f, pt);
+      else std::fill(pt, pt + rows, 0.0f);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      float acc = 0;
+      for (int t = 0; t < nt; ++t) acc += part[size_t(t) * size_t(rows) + size_t(r)];
+      store_y(yd + r, acc, alpha, beta);
+    }
+    if (incy != 1)
+      for (int64_t r = 0; r < rows; ++r) y[r * incy] = ybuf[size_t(r)];
+    return;
+  }
   auto body = [&](int64_t c) {
     const int64_t b = std::min(rows, units * c / chunks * 8), e = std::min(rows, units * (c + 1) / chunks * 8);
     if (b >= e) return;
