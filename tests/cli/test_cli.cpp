@@ -144,3 +144,14 @@ TEST(Cli, DemoMatchesNumpy) {
     for (int64_t j = i + 1; j < att.size(1); ++j) EXPECT_EQ(att.get({i, j}), 0.0);
   fs::remove_all(d);
 }
+
+// `tlt graph PROGRAM.tl --dot` shows the graph the program's tensor equations compile to.
+TEST(Cli, GraphOfTlProgram) {
+  Result r = run("graph " + std::string(TL_SOURCE_DIR) + "/examples/mlp.tl --dot");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("digraph"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("einsum"), std::string::npos) << r.out;
+  Result t = run("graph " + std::string(TL_SOURCE_DIR) + "/examples/mlp.tl --text");
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_NE(t.out.find("relu"), std::string::npos) << t.out;
+}

@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "tl/graph.h"
+#include "tl/logic.h"
 
 namespace tlt {
 
@@ -23,7 +24,8 @@ int cmd_graph(int argc, char** argv) {
   Args args(argc, argv, 2, kFlags);
   if (args.has("help")) {
     std::printf("usage: tlt graph FILE (--text | --json | --dot) [-o OUT]\n\n"
-                "Reads a graph (text or JSON form, detected from the content), verifies every node and\n"
+                "Reads a graph (text or JSON form, detected from the content; or a .tl program, whose tensor\n"
+                "equations are compiled), verifies every node and\n"
                 "prints it in the chosen form. With no form flag it only verifies.\n\n%s",
                 flags_help(kFlags).c_str());
     return 0;
@@ -32,14 +34,17 @@ int cmd_graph(int argc, char** argv) {
     TL_THROW(tl::ValueError, "expected exactly one graph FILE, got ", args.positional().size(), " arguments");
   int forms = args.has("text") + args.has("json") + args.has("dot");
   if (forms > 1) TL_THROW(tl::ValueError, "choose one of --text, --json, --dot (got ", forms, ")");
-  tl::Graph g = tl::load_graph(args.positional()[0]);
+  const std::string& path = args.positional()[0];
+  // A .tl program shows the graph its tensor equations compile to.
+  bool is_tl = path.size() > 3 && path.compare(path.size() - 3, 3, ".tl") == 0;
+  tl::Graph g = is_tl ? tl::logic::Program::load(path).graph() : tl::load_graph(path);
   tl::verify(g);
   std::string out;
   if (args.has("text")) out = tl::to_text(g);
   else if (args.has("json")) out = tl::to_json(g);
   else if (args.has("dot")) out = tl::to_dot(g);
   else {
-    std::fprintf(stderr, "%s: ok\n", args.positional()[0].c_str());
+    std::fprintf(stderr, "%s: ok\n", path.c_str());
     return 0;
   }
   if (auto o = args.get("output")) {
