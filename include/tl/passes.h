@@ -1,0 +1,78 @@
+// Graph passes: each takes a verified graph and rewrites it in place, returning whether it changed anything.
+// Passes keep value names (a value that survives keeps its name; new values get names derived from the value
+// they help compute, e.g. "%y.c0"), so the result prints deterministically. Graph inputs, params and outputs
+// are never removed, and a value that is a graph output is never replaced by another value.
+//
+//   Graph opt = g;
+//   optimize(opt, OptLevel::full);          // dce, cse, fold, simplify, einsum merge/split, ...
+//   Executor ex(opt);
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "tl/einsum.h"
+#include "tl/graph.h"
+
+namespace tl {
+
+struct PassOptions {
+  // Constant folding materialises a folded value only up to this many elements.
+  int64_t fold_max_elements = 1 << 16;
+  // Einsum chain merging: after merging, split multi-operand einsums back into pairwise steps in the order
+  // einsum_plan chooses (with these options).
+  bool split_einsums = true;
+  EinsumOptions einsum;
+  // verify() after every pass even in release builds (it always runs when NDEBUG is not defined).
+  bool verify_each = false;
+};
+
+// ---- The passes (one per file in src/passes/) --------------------------------------------------------------
+// Each expects a verified graph; a node or output referring to a value outside the graph throws ValueError.
+// Removes nodes whose value reaches no graph output (input and param nodes are kept).
+bool dead_code_elimination(Graph& g, const PassOptions& opt = {});
+// Merges nodes with the same op, attributes (constants compared bitwise) and inputs into the first one.
+bool common_subexpression_elimination(Graph& g, const PassOptions& opt = {});
+// Replaces nodes whose inputs are all constants by a constant (results up to opt.fold_max_elements).
+bool constant_folding(Graph& g, const PassOptions& opt = {});
+// x*1, 1*x, x+0, 0+x, x-0, x/1 (only where the result has x's dtype and shape), transpose of transpose,
+// reshape of reshape, identity transpose/reshape.
+bool algebraic_simplification(Graph& g, const PassOptions& opt = {});
+// An einsum whose float operand is produced by another einsum used only there becomes one multi-operand
+// einsum (the inner one's summed labels relabelled to unused letters).
+bool merge_einsum_chains(Graph& g, const PassOptions& opt = {});
+// Splits einsums of 3+ operands into pairwise einsums in the order einsum_plan(opt.einsum) chooses.
+bool split_einsums(Graph& g, const PassOptions& opt = {});
+
+// ---- Pipeline ---------------------------------------------------------------------------------------------
+enum class OptLevel : uint8_t {
+  none,   // no passes
+  basic,  // dce, cse, constant folding, algebraic simplification, cse, dce
+  full,   // basic + einsum chain merging (+ splitting when opt.split_einsums), cse, dce
+};
+
+struct Pass {
+  std::string name;  // "dce", "cse", "fold", "simplify", "einsum_merge", "einsum_split"
+  std::function<bool(Graph&, const PassOptions&)> run;
+};
+
+// What a pipeline run did, one entry per pass run.
+struct PassRecord {
+  std::string name;
+  bool changed = false;
+  size_t nodes_after = 0;
+};
+
+// The passes a level runs, in order.
+std::vector<Pass> pipeline_passes(OptLevel level, const PassOptions& opt = {});
+// Verifies the graph (ValueError listing the problems), then runs the passes in order; verifies the graph after each one when NDEBUG is not defined or opt.verify_each
+// is set (throws InternalError naming the pass and the problems if a pass broke the graph).
+std::vector<PassRecord> run_passes(Graph& g, const std::vector<Pass>& passes, const PassOptions& opt = {});
+std::vector<PassRecord> optimize(Graph& g, OptLevel level, const PassOptions& opt = {});
+
+// "none" / "basic" / "full"; parse throws ValueError naming the accepted spellings.
+const char* opt_level_name(OptLevel level);
+OptLevel parse_opt_level(const std::string& name);
+
+}  // namespace tl

@@ -1,0 +1,50 @@
+#include "einsum_util.h"
+
+#include "tl/einsum.h"
+
+namespace tl::passes_detail {
+
+std::optional<EinsumTerms> einsum_terms(const Draft& d, const Node& n) {
+  std::vector<Shape> shapes;
+  for (Value v : n.inputs) shapes.push_back(d.type(v).shape);
+  std::string spec;
+  try {
+    EinsumOptions one;
+    one.strategy = EinsumStrategy::greedy;  // only the normalised spec is wanted: skip the optimal search
+    spec = einsum_plan(std::get<EinsumAttrs>(n.attrs).spec, shapes, one).spec;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  size_t arrow = spec.find("->");
+  if (arrow == std::string::npos || spec.find('.') != std::string::npos) return std::nullopt;
+  EinsumTerms t;
+  t.output = spec.substr(arrow + 2);
+  std::string lhs = spec.substr(0, arrow);
+  size_t start = 0;
+  while (true) {
+    size_t comma = lhs.find(',', start);
+    t.inputs.push_back(lhs.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (t.inputs.size() != n.inputs.size()) return std::nullopt;
+  for (size_t i = 0; i < t.inputs.size(); ++i)
+    if (t.inputs[i].size() != d.type(n.inputs[i]).shape.size()) return std::nullopt;
+  return t;
+}
+
+std::string join_terms(const EinsumTerms& t) {
+  std::string s;
+  for (size_t i = 0; i < t.inputs.size(); ++i) s += (i ? "," : "") + t.inputs[i];
+  return s + "->" + t.output;
+}
+
+bool all_float_inputs(const Draft& d, const Node& n) {
+  for (Value v : n.inputs) {
+    DType t = d.type(v).dtype;
+    if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return false;
+  }
+  return true;
+}
+
+}  // namespace tl::passes_detail

@@ -1,0 +1,24 @@
+// Shared by the einsum passes: explicit specs split into terms, and the dtype rule they need.
+#pragma once
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "draft.h"
+
+namespace tl::passes_detail {
+
+struct EinsumTerms {
+  std::vector<std::string> inputs;  // one subscript per operand, letters only
+  std::string output;
+};
+
+// The node's spec in normalised explicit form (through einsum_plan), split into terms; nullopt for specs the
+// passes leave alone (ellipsis) or that don't plan for the operands' shapes.
+std::optional<EinsumTerms> einsum_terms(const Draft& d, const Node& n);
+std::string join_terms(const EinsumTerms& t);
+// All operands f32/f16/bf16: the einsum computes in f32 and gives f32, so regrouping it keeps its semantics
+// (integer and bool einsums have their own result dtypes and are left alone).
+bool all_float_inputs(const Draft& d, const Node& n);
+
+}  // namespace tl::passes_detail
