@@ -155,3 +155,30 @@ TEST(Cli, GraphOfTlProgram) {
   ASSERT_EQ(t.code, 0) << t.out;
   EXPECT_NE(t.out.find("relu"), std::string::npos) << t.out;
 }
+
+// --opt runs the pass pipeline before printing: a duplicated einsum is merged by CSE, a bad level is refused.
+TEST(Cli, GraphOptimises) {
+  fs::path d = tmpdir();
+  std::ofstream(d / "dup.tlg") << "graph dup {\n"
+                                  "  input %x: f32[2,3]\n"
+                                  "  param %w: f32[3,4]\n"
+                                  "  %a: f32[2,4] = einsum(%x, %w) {spec=\"ij,jk->ik\"}\n"
+                                  "  %b: f32[2,4] = einsum(%x, %w) {spec=\"ij,jk->ik\"}\n"
+                                  "  %c: f32[2,4] = add(%a, %b)\n"
+                                  "  output %c\n"
+                                  "}\n";
+  Result plain = run("graph " + (d / "dup.tlg").string() + " --text");
+  Result opt = run("graph " + (d / "dup.tlg").string() + " --text --opt basic");
+  ASSERT_EQ(opt.code, 0) << opt.out;
+  auto count = [](const std::string& s, const std::string& w) {
+    size_t n = 0;
+    for (size_t p = s.find(w); p != std::string::npos; p = s.find(w, p + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(plain.out, "= einsum("), 2u) << plain.out;
+  EXPECT_EQ(count(opt.out, "= einsum("), 1u) << opt.out;
+  Result bad = run("graph " + (d / "dup.tlg").string() + " --text --opt fastest");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("fastest"), std::string::npos) << bad.out;
+  fs::remove_all(d);
+}

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "tl/graph.h"
 #include "tl/logic.h"
+#include "tl/passes.h"
 
 namespace tlt {
 
@@ -15,6 +16,7 @@ const std::vector<FlagSpec> kFlags = {
     {{"--text"}, false, "print the graph in its text form"},
     {{"--json"}, false, "print the graph in its JSON form"},
     {{"--dot"}, false, "print the graph as Graphviz DOT"},
+    {{"--opt"}, true, "optimise first: none, basic (dce, cse, folding, simplification) or full (+ einsum merge/split)"},
     {{"-o", "--output"}, true, "write to this file instead of stdout"},
     {{"-h", "--help"}, false, "show this help"},
 };
@@ -23,7 +25,7 @@ const std::vector<FlagSpec> kFlags = {
 int cmd_graph(int argc, char** argv) {
   Args args(argc, argv, 2, kFlags);
   if (args.has("help")) {
-    std::printf("usage: tlt graph FILE (--text | --json | --dot) [-o OUT]\n\n"
+    std::printf("usage: tlt graph FILE (--text | --json | --dot) [--opt LEVEL] [-o OUT]\n\n"
                 "Reads a graph (text or JSON form, detected from the content; or a .tl program, whose tensor\n"
                 "equations are compiled), verifies every node and\n"
                 "prints it in the chosen form. With no form flag it only verifies.\n\n%s",
@@ -39,6 +41,11 @@ int cmd_graph(int argc, char** argv) {
   bool is_tl = path.size() > 3 && path.compare(path.size() - 3, 3, ".tl") == 0;
   tl::Graph g = is_tl ? tl::logic::Program::load(path).graph() : tl::load_graph(path);
   tl::verify(g);
+  if (auto level = args.get("opt")) {
+    for (const auto& rec : tl::optimize(g, tl::parse_opt_level(*level)))
+      std::fprintf(stderr, "pass %-22s %s, %zu nodes\n", rec.name.c_str(), rec.changed ? "changed" : "no change",
+                   rec.nodes_after);
+  }
   std::string out;
   if (args.has("text")) out = tl::to_text(g);
   else if (args.has("json")) out = tl::to_json(g);
