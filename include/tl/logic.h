@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "tl/graph.h"
+#include "tl/passes.h"
 #include "tl/tensor.h"
 
 namespace tl::logic {
@@ -71,8 +72,9 @@ class Program {
   // output under its name. Empty (no nodes) when the program has no equations.
   const Graph& graph() const;
   bool has_equations() const;
-  // Runs the equations; `inputs` binds every declared input and param by name.
-  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs) const;
+  // Runs the equations, optimised at `level` first; `inputs` binds every declared input and param by name.
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
+                                    OptLevel level = OptLevel::basic) const;
 
   // ---- Datalog
   bool has_rules_or_facts() const;

@@ -82,10 +82,13 @@ bool Program::has_rules_or_facts() const {
   return !impl_->ast.rules.empty() || !impl_->ast.facts.empty();
 }
 
-std::map<std::string, Tensor> Program::run(const std::map<std::string, Tensor>& inputs) const {
+std::map<std::string, Tensor> Program::run(const std::map<std::string, Tensor>& inputs, OptLevel level) const {
   if (!has_equations())
     TL_THROW(ValueError, "program '", impl_->ast.source, "' has no tensor equations to run");
-  return run_graph(impl_->graph, inputs);
+  if (level == OptLevel::none) return run_graph(impl_->graph, inputs);
+  Graph g = impl_->graph;
+  optimize(g, level);
+  return run_graph(g, inputs);
 }
 
 void Program::add_facts(const std::string& relation, const std::vector<Tuple>& tuples) {

@@ -57,17 +57,20 @@ TEST_F(TltRun, QueryAndTsvOutputMatchReference) {
   fs::remove(out);
 }
 
+// Every optimisation level gives the NumPy result (the passes must not change the numbers).
 TEST_F(TltRun, NpyInputsAndOutputs) {
   std::string d = fixture("eq_attention/");
-  std::string out = tmp("attn.npy");
-  Result r = run(example("attention.tl") + " --input Query=" + d + "in_Query.npy --input Key=" + d +
-                 "in_Key.npy -i Val=" + d + "in_Val.npy --output=Attn=" + out);
-  ASSERT_EQ(r.rc, 0) << r.out;
-  auto got = tl::read_npy(out).to_f64_vector(), want = tl::read_npy(d + "out_Attn.npy").to_f64_vector();
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i)
-    EXPECT_NEAR(got[i], want[i], 2e-5 + 2e-5 * std::fabs(want[i]));  // as test_equations
-  fs::remove(out);
+  for (const char* level : {"none", "basic", "full"}) {
+    std::string out = tmp("attn.npy");
+    Result r = run(example("attention.tl") + " --input Query=" + d + "in_Query.npy --input Key=" + d +
+                   "in_Key.npy -i Val=" + d + "in_Val.npy --output=Attn=" + out + " --opt " + level);
+    ASSERT_EQ(r.rc, 0) << level << ": " << r.out;
+    auto got = tl::read_npy(out).to_f64_vector(), want = tl::read_npy(d + "out_Attn.npy").to_f64_vector();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_NEAR(got[i], want[i], 2e-5 + 2e-5 * std::fabs(want[i])) << level;  // as test_equations
+    fs::remove(out);
+  }
 }
 
 TEST_F(TltRun, ErrorsAreOneLineAndExitOne) {

@@ -22,6 +22,7 @@ const std::vector<FlagSpec> kFlags = {
      "NAME=FILE.npy or NAME=FILE.tsv: write a tensor, or a relation's sorted tuples (repeatable)"},
     {{"--facts"}, true, "NAME=FILE.tsv: load tuples of a relation, one per line, tab-separated (repeatable)"},
     {{"-q", "--query"}, true, "RELATION: print its tuples, tab-separated and sorted (repeatable)"},
+    {{"--opt"}, true, "optimisation level for the equations: none, basic (default) or full"},
     {{"-t", "--threads"}, true, "number of threads (default: all cores)"},
     {{"-h", "--help"}, false, "show this help"},
 };
@@ -31,6 +32,7 @@ struct RunArgs {
   std::vector<std::pair<std::string, std::string>> inputs, outputs, facts;
   std::vector<std::string> queries;
   int threads = 0;
+  tl::OptLevel opt = tl::OptLevel::basic;
   bool help = false;
 };
 
@@ -50,6 +52,7 @@ RunArgs parse_args(int argc, char** argv) {
   for (const auto& v : args.all("facts")) r.facts.push_back(name_eq_file("--facts", v));
   r.queries = args.all("query");
   r.threads = args.get_int("threads", 0);
+  if (auto o = args.get("opt")) r.opt = tl::parse_opt_level(*o);
   const auto& pos = args.positional();
   if (!r.help && pos.size() != 1) TL_THROW(tl::ValueError, "expected one PROGRAM.tl argument, got ", pos.size());
   if (!pos.empty()) r.program = pos[0];
@@ -93,7 +96,7 @@ int cmd_run(int argc, char** argv) {
   if (prog.has_equations()) {
     std::map<std::string, tl::Tensor> in;
     for (const auto& [name, file] : a.inputs) in[name] = tl::read_npy(file);
-    tensors = prog.run(in);
+    tensors = prog.run(in, a.opt);
   } else if (!a.inputs.empty()) {
     TL_THROW(tl::ValueError, "--input given but '", a.program, "' has no tensor equations");
   }
