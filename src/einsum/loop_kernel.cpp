@@ -166,20 +166,37 @@ struct Loop {
     }
   }
 
-  void run_rows(int64_t ob, int64_t oe, int64_t sb, int64_t se, Acc* partial) const {
-    const int nod = no - 1, d_out = no - 1;
-    const int64_t n = sz[d_out], os = ost[d_out];
-    std::vector<Acc> row(static_cast<size_t>(n));
-    std::vector<int64_t> idx(nod), off(nops), cur(nops), sidx(ns);
-    int64_t rem = ob, ooff = 0;
+  // Positions the operand offsets and the output offset at outer (output) element `o` of `nod` outer dims.
+  void seek_outer(int64_t o, int nod, int64_t* idx, int64_t* off, int64_t& ooff) const {
     for (int d = nod - 1; d >= 0; --d) {
-      idx[d] = rem % sz[d];
-      rem /= sz[d];
+      idx[d] = o % sz[d];
+      o /= sz[d];
     }
     for (int d = 0; d < nod; ++d) {
       for (int k = 0; k < nops; ++k) off[k] += idx[d] * s(k, d);
       ooff += idx[d] * ost[d];
     }
+  }
+  // Steps to the next outer element (row-major odometer), keeping the offsets in step.
+  void next_outer(int nod, int64_t* idx, int64_t* off, int64_t& ooff) const {
+    for (int d = nod - 1; d >= 0; --d) {
+      ++idx[d];
+      for (int k = 0; k < nops; ++k) off[k] += s(k, d);
+      ooff += ost[d];
+      if (idx[d] < sz[d]) return;
+      for (int k = 0; k < nops; ++k) off[k] -= idx[d] * s(k, d);
+      ooff -= idx[d] * ost[d];
+      idx[d] = 0;
+    }
+  }
+
+  void run_rows(int64_t ob, int64_t oe, int64_t sb, int64_t se, Acc* partial) const {
+    const int nod = no - 1, d_out = no - 1;
+    const int64_t n = sz[d_out], os = ost[d_out];
+    std::vector<Acc> row(static_cast<size_t>(n));
+    std::vector<int64_t> idx(nod), off(nops), cur(nops), sidx(ns);
+    int64_t ooff = 0;
+    seek_outer(ob, nod, idx.data(), off.data(), ooff);
     for (int64_t o = ob; o < oe; ++o) {
       std::fill(row.begin(), row.end(), A::zero());
       for (int k = 0; k < nops; ++k) cur[k] = off[k] + sb * s(k, no);
@@ -201,15 +218,7 @@ struct Loop {
       if (partial) std::copy(row.begin(), row.end(), partial + (o - ob) * n);
       else
         for (int64_t j = 0; j < n; ++j) obase[ooff + j * os] = A::store(row[size_t(j)]);
-      for (int d = nod - 1; d >= 0; --d) {
-        ++idx[d];
-        for (int k = 0; k < nops; ++k) off[k] += s(k, d);
-        ooff += ost[d];
-        if (idx[d] < sz[d]) break;
-        for (int k = 0; k < nops; ++k) off[k] -= idx[d] * s(k, d);
-        ooff -= idx[d] * ost[d];
-        idx[d] = 0;
-      }
+      next_outer(nod, idx.data(), off.data(), ooff);
     }
   }
 
@@ -218,15 +227,8 @@ struct Loop {
     if (rows) return run_rows(ob, oe, sb, se, partial);
     const int nod = outer_dims();
     std::vector<int64_t> idx(nod), off(nops), cur(nops), sidx(std::max(ns, 1));
-    int64_t rem = ob, ooff = 0;
-    for (int d = nod - 1; d >= 0; --d) {
-      idx[d] = rem % sz[d];
-      rem /= sz[d];
-    }
-    for (int d = 0; d < nod; ++d) {
-      for (int k = 0; k < nops; ++k) off[k] += idx[d] * s(k, d);
-      ooff += idx[d] * ost[d];
-    }
+    int64_t ooff = 0;
+    seek_outer(ob, nod, idx.data(), off.data(), ooff);
     for (int64_t o = ob; o < oe; ++o) {
       if (ns > 0) {
         Acc acc = reduce(off.data(), sb, se, cur.data(), sidx.data());
@@ -250,15 +252,7 @@ struct Loop {
           obase[ooff + j * os] = A::store(prod);
         }
       }
-      for (int d = nod - 1; d >= 0; --d) {
-        ++idx[d];
-        for (int k = 0; k < nops; ++k) off[k] += s(k, d);
-        ooff += ost[d];
-        if (idx[d] < sz[d]) break;
-        for (int k = 0; k < nops; ++k) off[k] -= idx[d] * s(k, d);
-        ooff -= idx[d] * ost[d];
-        idx[d] = 0;
-      }
+      next_outer(nod, idx.data(), off.data(), ooff);
     }
   }
 
