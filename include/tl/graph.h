@@ -46,9 +46,9 @@ struct ValueInfo {
 // ---- Op kinds and their typed attributes (one struct per op family) ----------------------------------------
 enum class OpKind : uint8_t {
   input, param, constant, einsum, unary, binary, where, cast, reduce, softmax, layer_norm, rms_norm,
-  reshape, transpose, concat, slice, gather, repeat,
+  reshape, transpose, concat, slice, gather, repeat, bias_act, scaled_masked_softmax,
 };
-inline constexpr int kNumOpKinds = int(OpKind::repeat) + 1;
+inline constexpr int kNumOpKinds = int(OpKind::scaled_masked_softmax) + 1;
 
 struct InputAttrs {
   bool operator==(const InputAttrs&) const = default;
@@ -120,10 +120,20 @@ struct RepeatAttrs {  // numpy.repeat(x, repeats, axis)
   int axis = 0;
   bool operator==(const RepeatAttrs&) const = default;
 };
+// Fused elementwise ops (made by the elementwise_fusion pass, src/passes/elementwise_fusion.cpp).
+struct BiasActAttrs {  // y = act(x + b); inputs: x, b (shape [last] or [1,..,1,last]); act: an activation or none
+  std::optional<UnaryOp> act;
+  bool operator==(const BiasActAttrs&) const = default;
+};
+struct ScaledMaskedSoftmaxAttrs {  // y = softmax(x * scale + mask, axis=-1); inputs: x, optional mask
+  float scale = 1.0f;
+  bool operator==(const ScaledMaskedSoftmaxAttrs& o) const;  // scale compared bitwise
+};
 
 using Attrs = std::variant<InputAttrs, ParamAttrs, ConstantAttrs, EinsumAttrs, UnaryAttrs, BinaryAttrs, WhereAttrs,
                            CastAttrs, ReduceAttrs, SoftmaxAttrs, NormAttrs, ReshapeAttrs, TransposeAttrs,
-                           ConcatAttrs, SliceAttrs, GatherAttrs, RepeatAttrs>;
+                           ConcatAttrs, SliceAttrs, GatherAttrs, RepeatAttrs, BiasActAttrs,
+                           ScaledMaskedSoftmaxAttrs>;
 
 struct Node {
   OpKind kind;
@@ -174,6 +184,10 @@ class Graph {
   Value slice(Value x, int axis, int64_t start, int64_t stop, int64_t step = 1, const std::string& name = "");
   Value gather(Value x, Value indices, int axis, const std::string& name = "");
   Value repeat(Value x, int64_t repeats, int axis, const std::string& name = "");
+  // Fused ops: act(x + b) with b [last]; softmax(x * scale + mask) over the last axis.
+  Value bias_act(Value x, Value b, std::optional<UnaryOp> act, const std::string& name = "");
+  Value scaled_masked_softmax(Value x, float scale, std::optional<Value> mask = std::nullopt,
+                              const std::string& name = "");
   // Generic form used by all of the above: checks arity and infers the type.
   Value add_op(OpKind kind, Attrs attrs, const std::vector<Value>& inputs, const std::string& name = "");
   // Marks a graph output (returned by the executor under `name`, default the value's name).

@@ -65,6 +65,16 @@ Tensor gather(const Tensor& x, const Tensor& indices, int axis);
 void repeat_into(const Tensor& x, int64_t repeats, int axis, const Tensor& out);
 Tensor repeat(const Tensor& x, int64_t repeats, int axis);
 
+// Fused elementwise kernels (one pass over the data, parallel over rows; src/runtime/cpu/kernels/fused.cpp).
+// Activations bias_act accepts: relu, gelu_erf, gelu_tanh, silu, sigmoid, tanh (or none).
+bool is_bias_activation(UnaryOp op);
+// y = act(x + b): x float of rank >= 1, b float of shape [last] or [1,..,1,last] (rank <= x's); out f32.
+void bias_act_into(const Tensor& x, const Tensor& b, std::optional<UnaryOp> act, const Tensor& out);
+Tensor bias_act(const Tensor& x, const Tensor& b, std::optional<UnaryOp> act);
+// y = softmax(x * scale + mask) over the last axis; mask (optional) broadcasts to x; fully masked rows -> 0.
+void scaled_masked_softmax_into(const Tensor& x, float scale, const std::optional<Tensor>& mask, const Tensor& out);
+Tensor scaled_masked_softmax(const Tensor& x, float scale, const std::optional<Tensor>& mask = std::nullopt);
+
 }  // namespace tl::kernels
 
 namespace tl::ref {
@@ -77,4 +87,6 @@ Tensor softmax(const Tensor& x, int axis, const std::optional<Tensor>& mask);
 Tensor layer_norm(const Tensor& x, const std::optional<Tensor>& gamma, const std::optional<Tensor>& beta,
                   int norm_dims, float eps);
 Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& gamma, int norm_dims, float eps);
+Tensor bias_act(const Tensor& x, const Tensor& b, std::optional<UnaryOp> act);
+Tensor scaled_masked_softmax(const Tensor& x, float scale, const std::optional<Tensor>& mask);
 }  // namespace tl::ref

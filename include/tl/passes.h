@@ -44,16 +44,19 @@ bool algebraic_simplification(Graph& g, const PassOptions& opt = {});
 bool merge_einsum_chains(Graph& g, const PassOptions& opt = {});
 // Splits einsums of 3+ operands into pairwise einsums in the order einsum_plan(opt.einsum) chooses.
 bool split_einsums(Graph& g, const PassOptions& opt = {});
+// act(add(x, b)) with b [last] -> bias_act; softmax(mul(x, scalar constant) [, mask]) over the last axis ->
+// scaled_masked_softmax (only where the add / mul result has no other use).
+bool elementwise_fusion(Graph& g, const PassOptions& opt = {});
 
 // ---- Pipeline ---------------------------------------------------------------------------------------------
 enum class OptLevel : uint8_t {
   none,   // no passes
   basic,  // dce, cse, constant folding, algebraic simplification, cse, dce
-  full,   // basic + einsum chain merging (+ splitting when opt.split_einsums), cse, dce
+  full,   // basic + einsum chain merging (+ splitting when opt.split_einsums), fusion, cse, dce
 };
 
 struct Pass {
-  std::string name;  // "dce", "cse", "fold", "simplify", "einsum_merge", "einsum_split"
+  std::string name;  // "dce", "cse", "fold", "simplify", "einsum_merge", "einsum_split", "fusion"
   std::function<bool(Graph&, const PassOptions&)> run;
 };
 

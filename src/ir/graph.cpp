@@ -211,6 +211,16 @@ Value Graph::repeat(Value x, int64_t repeats, int axis, const std::string& name)
   return add_op(OpKind::repeat, RepeatAttrs{repeats, axis}, {x}, name);
 }
 
+Value Graph::bias_act(Value x, Value b, std::optional<UnaryOp> act, const std::string& name) {
+  return add_op(OpKind::bias_act, BiasActAttrs{act}, {x, b}, name);
+}
+
+Value Graph::scaled_masked_softmax(Value x, float scale, std::optional<Value> mask, const std::string& name) {
+  std::vector<Value> in{x};
+  if (mask) in.push_back(*mask);
+  return add_op(OpKind::scaled_masked_softmax, ScaledMaskedSoftmaxAttrs{scale}, in, name);
+}
+
 void Graph::output(Value v, const std::string& name) {
   const ValueInfo& i = info(v);
   std::string n = name.empty() ? i.name : name;

@@ -14,7 +14,8 @@ const std::array<const OpDef*, kNumOpKinds>& table() {
     for (const OpDef* d : {&ir::input_op(), &ir::param_op(), &ir::constant_op(), &ir::einsum_op(), &ir::unary_op(),
                            &ir::binary_op(), &ir::where_op(), &ir::cast_op(), &ir::reduce_op(), &ir::softmax_op(),
                            &ir::layer_norm_op(), &ir::rms_norm_op(), &ir::reshape_op(), &ir::transpose_op(),
-                           &ir::concat_op(), &ir::slice_op(), &ir::gather_op(), &ir::repeat_op()}) {
+                           &ir::concat_op(), &ir::slice_op(), &ir::gather_op(), &ir::repeat_op(),
+                           &ir::bias_act_op(), &ir::scaled_masked_softmax_op()}) {
       TL_CHECK(t[size_t(d->kind)] == nullptr, "op kind registered twice: ", d->family);
       TL_CHECK(d->attrs_for_name(d->family) ? d->attrs_for_name(d->family)->index() == d->attrs_index : true,
                "attribute struct of ", d->family);

@@ -144,5 +144,7 @@ const OpDef& concat_op();
 const OpDef& slice_op();
 const OpDef& gather_op();
 const OpDef& repeat_op();
+const OpDef& bias_act_op();
+const OpDef& scaled_masked_softmax_op();
 
 }  // namespace tl::ir

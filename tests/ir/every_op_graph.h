@@ -90,6 +90,12 @@ inline Graph every_op_graph() {
     bool logical = BinaryOp(b) == BinaryOp::logical_and || BinaryOp(b) == BinaryOp::logical_or;
     extra.push_back(logical ? g.binary(BinaryOp(b), gt, st) : g.binary(BinaryOp(b), fa, fb));  // broadcasting
   }
+  // Fused ops (made by the elementwise_fusion pass).
+  Value fba = g.bias_act(x, gamma, UnaryOp::gelu_tanh, "fba");          // [2, 3, 4]
+  Value fbn = g.bias_act(fba, beta, std::nullopt, "fbn");               // [2, 3, 4]
+  Value fsm = g.scaled_masked_softmax(scores, 0.125f, mask, "fsm");     // [2, 3, 3]
+  extra.push_back(fbn);
+  extra.push_back(fsm);
   for (Value v : extra) g.output(v);
   g.output(cc, "cc");
   g.output(rp);
