@@ -38,6 +38,9 @@ void load_i64(const uint8_t* p, DType dt, int64_t s, int64_t* dst, int64_t n);
 // Store n values into p (dtype dt, stride s). Float -> int casts: NaN -> 0, out of range saturates;
 // i64 -> i32 wraps; anything -> bool is `!= 0` (NaN is true).
 void store_f32(const float* src, uint8_t* p, DType dt, int64_t s, int64_t n);
+// y = softmax(x) over n contiguous floats (y may alias x); all -inf -> zeros, any NaN -> NaN. In softmax.cpp,
+// shared with the fused softmax.
+void softmax_row(const float* x, float* y, int64_t n);
 void store_f64(const double* src, uint8_t* p, DType dt, int64_t s, int64_t n);
 void store_i64(const int64_t* src, uint8_t* p, DType dt, int64_t s, int64_t n);
 

@@ -53,48 +53,6 @@ RowFn bias_row_fn(std::optional<UnaryOp> act) {
            " is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid, tanh or none)");
 }
 
-// softmax of the n contiguous floats at y, in place. All -inf -> zeros; any NaN -> NaN.
-void softmax_inplace(float* y, int64_t n) {
-  const float ninf = -std::numeric_limits<float>::infinity();
-  s::V mx = s::set1(ninf);
-  unsigned nan = 0;
-  int64_t i = 0;
-  for (; i + s::kLanes <= n; i += s::kLanes) {
-    s::V v = s::load(y + i);
-    nan |= s::mask_bits(s::unord(v, v));
-    mx = s::max_raw(v, mx);
-  }
-  float m = s::hmax_raw(mx);
-  for (; i < n; ++i) {
-    if (std::isnan(y[i])) nan = 1;
-    m = std::max(m, y[i]);
-  }
-  if (nan || m == ninf) {  // NaN row, or fully masked row
-    std::fill(y, y + n, nan ? std::numeric_limits<float>::quiet_NaN() : 0.0f);
-    return;
-  }
-  const s::V sh = s::set1(m);
-  s::V acc = s::set1(0.0f);
-  for (i = 0; i + s::kLanes <= n; i += s::kLanes) {
-    s::V e = s::exp(s::sub(s::load(y + i), sh));
-    s::store(y + i, e);
-    acc = s::add(acc, e);
-  }
-  float sum = s::hsum(acc);
-  if (i < n) {
-    const int r = int(n - i);
-    alignas(64) float t[s::kLanes];
-    s::store(t, s::exp(s::sub(s::loadn(y + i, r), sh)));
-    for (int k = 0; k < r; ++k) {
-      y[i + k] = t[k];
-      sum += t[k];
-    }
-  }
-  const s::V vs = s::set1(sum);
-  for (i = 0; i + s::kLanes <= n; i += s::kLanes) s::store(y + i, s::div(s::load(y + i), vs));
-  for (; i < n; ++i) y[i] /= sum;
-}
-
 // The row walk over every dim but the last, for x and out (and a mask broadcast to x when given).
 Walk row_walk(const Tensor& x, const Tensor& out, const Shape* mstr) {
   Shape rshape;
@@ -229,7 +187,7 @@ void scaled_masked_softmax_into(const Tensor& x, float scale, const std::optiona
             for (; i < L; ++i) y[i] = xr[i] * scale + m0;
           }
         }
-        softmax_inplace(y, L);
+        softmax_row(y, y, L);
       }
     });
   });

@@ -16,10 +16,8 @@ namespace tl::kernels {
 using namespace detail;
 namespace s = tl::simd;
 
-namespace {
-
 // y = softmax(x) over n contiguous floats; y may alias x.
-void softmax_row(const float* x, float* y, int64_t n) {
+void detail::softmax_row(const float* x, float* y, int64_t n) {
   const float ninf = -std::numeric_limits<float>::infinity();
   s::V mx = s::set1(ninf);
   unsigned nan = 0;
@@ -64,7 +62,6 @@ void softmax_row(const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] /= sum;
 }
 
-}  // namespace
 
 void softmax_into(const Tensor& x, int axis, const std::optional<Tensor>& mask, const Tensor& out) {
   check_defined("softmax", "x", x);
