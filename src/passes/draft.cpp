@@ -30,6 +30,13 @@ void Draft::replace_uses(const std::unordered_map<int32_t, int32_t>& repl) {
     for (Value& v : n.inputs) v.id = resolve(v.id);
 }
 
+void Draft::drop_nodes(const std::vector<bool>& dead) {
+  std::vector<Node> kept;
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (!dead[i]) kept.push_back(std::move(nodes[i]));
+  nodes = std::move(kept);
+}
+
 Draft to_draft(const Graph& g) {
   // Passes index by value id without further checks: refuse handles outside the graph up front.
   const size_t nv = g.values().size();

@@ -22,6 +22,8 @@ struct Draft {
   const ValueType& type(Value v) const { return infos.at(size_t(v.id)).type; }
   // Rewrites every node input through `repl` (followed transitively); graph outputs are left alone.
   void replace_uses(const std::unordered_map<int32_t, int32_t>& repl);
+  // Removes the nodes whose index is marked in `dead` (same length as nodes), keeping the others' order.
+  void drop_nodes(const std::vector<bool>& dead);
 
  private:
   std::unordered_set<std::string> names_;

@@ -92,10 +92,7 @@ bool merge_einsum_chains(Graph& g, const PassOptions&) {
     }
   }
   if (!changed) return false;
-  std::vector<Node> kept;
-  for (size_t i = 0; i < d.nodes.size(); ++i)
-    if (!dead[i]) kept.push_back(std::move(d.nodes[i]));
-  d.nodes = std::move(kept);
+  d.drop_nodes(dead);
   g = from_draft(d);
   return true;
 }

@@ -91,10 +91,7 @@ bool elementwise_fusion(Graph& g, const PassOptions&) {
     }
   }
   if (!changed) return false;
-  std::vector<Node> kept;
-  for (size_t i = 0; i < d.nodes.size(); ++i)
-    if (!dead[i]) kept.push_back(std::move(d.nodes[i]));
-  d.nodes = std::move(kept);
+  d.drop_nodes(dead);
   g = from_draft(d);
   return true;
 }
