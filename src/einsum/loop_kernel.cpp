@@ -112,17 +112,7 @@ struct Loop {
     std::fill(sidx, sidx + ns - 1, 0);
     while (true) {
       acc = A::add(acc, tight(cur, sz[last], last));
-      int d = ns - 2;
-      for (; d >= 0; --d) {
-        const int dim = first + d;
-        const int64_t lim = d == 0 ? se - sb : sz[dim];
-        ++sidx[d];
-        for (int k = 0; k < nops; ++k) cur[k] += s(k, dim);
-        if (sidx[d] < lim) break;
-        for (int k = 0; k < nops; ++k) cur[k] -= sidx[d] * s(k, dim);
-        sidx[d] = 0;
-      }
-      if (d < 0) return acc;
+      if (!next_summed(ns - 1, se - sb, sidx, cur)) return acc;
     }
   }
 
@@ -166,6 +156,21 @@ struct Loop {
     }
   }
 
+  // Steps the first `count` summed dims (dim no + d; the first one spans `span0`, a slice of it) like an
+  // odometer, keeping the operand offsets in `cur` in step. False once every position has been visited.
+  bool next_summed(int count, int64_t span0, int64_t* sidx, int64_t* cur) const {
+    for (int d = count - 1; d >= 0; --d) {
+      const int dim = no + d;
+      const int64_t lim = d == 0 ? span0 : sz[dim];
+      ++sidx[d];
+      for (int k = 0; k < nops; ++k) cur[k] += s(k, dim);
+      if (sidx[d] < lim) return true;
+      for (int k = 0; k < nops; ++k) cur[k] -= sidx[d] * s(k, dim);
+      sidx[d] = 0;
+    }
+    return false;
+  }
+
   // Positions the operand offsets and the output offset at outer (output) element `o` of `nod` outer dims.
   void seek_outer(int64_t o, int nod, int64_t* idx, int64_t* off, int64_t& ooff) const {
     for (int d = nod - 1; d >= 0; --d) {
@@ -203,17 +208,7 @@ struct Loop {
       std::fill(sidx.begin(), sidx.end(), 0);
       while (true) {
         accumulate_row(row.data(), cur.data(), d_out, n);
-        int d = ns - 1;
-        for (; d >= 0; --d) {
-          const int dim = no + d;
-          const int64_t lim = d == 0 ? se - sb : sz[dim];
-          ++sidx[d];
-          for (int k = 0; k < nops; ++k) cur[k] += s(k, dim);
-          if (sidx[d] < lim) break;
-          for (int k = 0; k < nops; ++k) cur[k] -= sidx[d] * s(k, dim);
-          sidx[d] = 0;
-        }
-        if (d < 0) break;
+        if (!next_summed(ns, se - sb, sidx.data(), cur.data())) break;
       }
       if (partial) std::copy(row.begin(), row.end(), partial + (o - ob) * n);
       else
