@@ -137,12 +137,12 @@ void einsum_execute(const EinsumPlan& plan, const std::vector<Tensor>& operands,
     if (t.shape() != plan.shapes[i])
       TL_THROW(ShapeError, "[einsum] operand ", i, " has shape ", shape_str(t.shape()), " but the plan for \"",
                plan.spec, "\" was made for ", shape_str(plan.shapes[i]));
-    if (t.rank() > 0 ? (t.numel() > 0 && t.raw_data() == nullptr) : t.raw_data() == nullptr)
+    if (!t.defined())
       TL_THROW(ValueError, "[einsum] operand ", i, " of \"", plan.spec, "\" is an undefined tensor");
     dtypes.push_back(t.dtype());
   }
   const DType dt = einsum_output_dtype(dtypes);
-  if (out.raw_data() == nullptr && out.numel() != 0)
+  if (!out.defined())
     TL_THROW(ShapeError, "[einsum] out for \"", plan.spec, "\" is an undefined tensor");
   if (out.shape() != c.output_shape)
     TL_THROW(ShapeError, "[einsum] out has shape ", shape_str(out.shape()), " but \"", plan.spec, "\" gives ",
@@ -150,7 +150,7 @@ void einsum_execute(const EinsumPlan& plan, const std::vector<Tensor>& operands,
   if (out.dtype() != dt)
     TL_THROW(ShapeError, "[einsum] out has dtype ", dtype_name(out.dtype()), " but \"", plan.spec, "\" gives ",
              dtype_name(dt));
-  if (out.numel() == 0) return;  // (checked first: core's is_contiguous() rejects some fresh zero-size tensors)
+  if (out.numel() == 0) return;  // nothing to write
   if (!out.is_contiguous())
     TL_THROW(ShapeError, "[einsum] out for \"", plan.spec, "\" must be contiguous (shape ", shape_str(out.shape()),
              ", strides ", shape_str(out.strides()), ")");
