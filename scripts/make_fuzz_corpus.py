@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for the fuzz targets, made from the project's own valid files (no third-party packages).
 
-Usage: make_fuzz_corpus.py OUT_DIR TLT_BINARY
+Usage: make_fuzz_corpus.py OUT_DIR [TLT_BINARY]   (without tlt: no graph seeds)
 Writes OUT_DIR/<target>/<name> for every target in fuzz/: einsum cases from tests/fixtures/einsum/cases.txt,
 .npy fixtures, JSON documents, .tl examples, TSV facts, and graph text/JSON printed by `tlt graph`.
 """
@@ -12,7 +12,7 @@ import sys
 
 root = pathlib.Path(__file__).resolve().parent.parent
 out = pathlib.Path(sys.argv[1])
-tlt = sys.argv[2]
+tlt = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
 fx = root / "tests" / "fixtures"
 
 
@@ -49,7 +49,7 @@ for p in sorted(fx.rglob("config*.json")):
         put("hf_config", p.parent.name + "_" + p.name, p.read_bytes())
 for p in sorted((root / "examples").glob("*.tl")):
     put("tl", p.name, p.read_bytes())
-    for form in ("text", "json"):
+    for form in ("text", "json") if tlt else ():
         r = subprocess.run([tlt, "graph", str(p), "--" + form], capture_output=True)
         if r.returncode == 0 and r.stdout:
             put("graph_" + form, p.stem + "." + form, r.stdout)

@@ -29,7 +29,11 @@ Shape contiguous_strides(std::span<const int64_t> s) {
   int64_t acc = 1;
   for (int i = int(s.size()) - 1; i >= 0; --i) {
     st[i] = acc;
-    acc *= std::max<int64_t>(s[i], 1);
+    // A zero-size dim keeps the element count 0, but the strides of the other dims must still fit.
+    int64_t d = std::max<int64_t>(s[i], 1);
+    if (i > 0 && acc > std::numeric_limits<int64_t>::max() / d)
+      TL_THROW(ShapeError, "shape ", shape_str(s), " has strides that do not fit in 64 bits");
+    acc *= d;
   }
   return st;
 }
@@ -60,6 +64,8 @@ Tensor Tensor::empty(Shape shape, DType dtype) {
   t.dtype_ = dtype;
   t.strides_ = contiguous_strides(shape);
   t.shape_ = std::move(shape);
+  if (size_t(t.numel_) > std::numeric_limits<size_t>::max() / 64 / dtype_size(dtype))
+    TL_THROW(ShapeError, "a tensor of shape ", shape_str(t.shape_), " needs more bytes than fit in 64 bits");
   size_t bytes = size_t(t.numel_) * dtype_size(dtype);
   size_t alloc = std::max<size_t>((bytes + 63) / 64 * 64, 64);
   void* p = std::aligned_alloc(64, alloc);

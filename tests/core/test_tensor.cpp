@@ -130,3 +130,16 @@ TEST(Tensor, EmptyTensorsAreContiguous) {
   EXPECT_TRUE(a.is_contiguous());
   EXPECT_EQ(a.clone().shape(), (Shape{1, 3, 0}));
 }
+
+// Found by fuzz_npy: a zero-size dim makes the element count 0, but the other dims' strides overflowed int64
+// (UB) before this was checked. Now a ShapeError naming the shape (reproducer in tests/fuzz/npy/).
+TEST(Tensor, ZeroSizeShapeWhoseStridesOverflowIsRejected) {
+  EXPECT_THROW(Tensor::empty({2, int64_t(1) << 40, 0, int64_t(1) << 40}), ShapeError);
+  try {
+    Tensor::empty({3, 0, int64_t(1) << 32, int64_t(1) << 32});
+    FAIL() << "expected ShapeError";
+  } catch (const ShapeError& e) {
+    EXPECT_NE(std::string(e.what()).find("strides"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(Tensor::empty({int64_t(1) << 40, 0, 4}).numel(), 0);  // strides fit: fine
+}
