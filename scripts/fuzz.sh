@@ -22,7 +22,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 # tlt prints the graph seeds; it needs every module, so it is built only for the graph targets.
 need_tlt=""; for t in "${targets[@]}"; do case "$t" in graph_*) need_tlt=tlt ;; esac; done
-cmake --build "$b" -j2 --target $need_tlt $(printf 'fuzz_%s ' "${targets[@]}") >/dev/null
+cmake --build "$b" -j2 --target $need_tlt $(printf 'fuzz_%s ' "${targets[@]}") >"$b/build.log" 2>&1 ||
+  { grep -E "error|FAILED" "$b/build.log" | head -20; echo "[fuzz] build failed (log $b/build.log)"; exit 1; }
 rm -rf "$b/seeds" && python3 "$here/scripts/make_fuzz_corpus.py" "$b/seeds" "${need_tlt:+$b/tlt}"
 export OMP_NUM_THREADS=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_one() {

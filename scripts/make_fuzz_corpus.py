@@ -47,6 +47,12 @@ for ext, target in (("safetensors", "safetensors"), ("gguf", "gguf")):
 for p in sorted(fx.rglob("config*.json")):
     if small(p):
         put("hf_config", p.parent.name + "_" + p.name, p.read_bytes())
+for p in sorted((fx / "tokenizer").glob("*.json")):
+    if small(p) and p.name != "parity.json":
+        put("tokenizer_json", p.name, p.read_bytes())
+import json as _json
+for i, case in enumerate(_json.loads((fx / "tokenizer" / "parity.json").read_text())["corpus"][:64]):
+    put("tokenizer_text", f"text{i}", case if isinstance(case, str) else _json.dumps(case))
 for p in sorted((root / "examples").glob("*.tl")):
     put("tl", p.name, p.read_bytes())
     for form in ("text", "json") if tlt else ():

@@ -3,7 +3,7 @@
 # Usage: scripts/setup.sh [--python]   (--python also installs the pinned Python tooling for fixture
 # generation and peer benchmarks: requirements.txt, and requirements-bench.txt with --bench)
 set -euo pipefail
-pkgs=(cmake ninja-build g++ googletest libgtest-dev libbenchmark-dev libdnnl-dev libopenblas-dev python3)
+pkgs=(cmake ninja-build g++ googletest libgtest-dev libbenchmark-dev libdnnl-dev libopenblas-dev libonig-dev libicu-dev zlib1g-dev python3)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "tl/kernels.h"  // AttentionSparse (shared by the attention op and its kernel)
 #include "tl/op_kinds.h"
 #include "tl/tensor.h"
 
@@ -47,8 +48,10 @@ struct ValueInfo {
 enum class OpKind : uint8_t {
   input, param, constant, einsum, unary, binary, where, cast, reduce, softmax, layer_norm, rms_norm,
   reshape, transpose, concat, slice, gather, repeat, bias_act, scaled_masked_softmax,
+  attention,
+  moe,
 };
-inline constexpr int kNumOpKinds = int(OpKind::scaled_masked_softmax) + 1;
+inline constexpr int kNumOpKinds = int(OpKind::moe) + 1;
 
 struct InputAttrs {
   bool operator==(const InputAttrs&) const = default;
@@ -129,11 +132,27 @@ struct ScaledMaskedSoftmaxAttrs {  // y = softmax(x * scale + mask, axis=-1); in
   float scale = 1.0f;
   bool operator==(const ScaledMaskedSoftmaxAttrs& o) const;  // scale compared bitwise
 };
+// Fused attention (src/ir/ops_attention.cpp): inputs q [b,h,sq,d], k [b,hkv,sk,d], v [b,hkv,sk,dv], optional
+// additive bias broadcastable to [b,h,sq,sk]; output [b,h,sq,dv]. Query i sits at position sk - sq + i.
+struct AttentionAttrs {
+  float scale = 1.0f;
+  bool causal = false;
+  int64_t window = 0;              // 0: none
+  AttentionSparse sparse;          // pattern and its parameters (include/tl/kernels.h)
+  int64_t block_q = 0, block_k = 0;  // flash tile sizes; 0: kernel default
+  bool operator==(const AttentionAttrs& o) const;  // scale compared bitwise
+};
+// Fused mixture of experts (src/ir/ops_moe.cpp): inputs x [..., d], router [E, d], then per expert w1 [f, d],
+// (w3 [f, d] when gated), w2 [d, f]; output [..., d]. Routing and experts: MoeParams (include/tl/kernels.h).
+struct MoeAttrs {
+  MoeParams p;
+  bool operator==(const MoeAttrs&) const = default;
+};
 
 using Attrs = std::variant<InputAttrs, ParamAttrs, ConstantAttrs, EinsumAttrs, UnaryAttrs, BinaryAttrs, WhereAttrs,
                            CastAttrs, ReduceAttrs, SoftmaxAttrs, NormAttrs, ReshapeAttrs, TransposeAttrs,
                            ConcatAttrs, SliceAttrs, GatherAttrs, RepeatAttrs, BiasActAttrs,
-                           ScaledMaskedSoftmaxAttrs>;
+                           ScaledMaskedSoftmaxAttrs, AttentionAttrs, MoeAttrs>;
 
 struct Node {
   OpKind kind;

@@ -3,7 +3,11 @@
 // allocates. Inputs may be any strided view (transposed, sliced, broadcast). Float kernels compute in f32;
 // f16/bf16 inputs are converted on load. Every kernel has a naive reference in tl::ref (double precision).
 #pragma once
+#include <cstdint>
 #include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tl/op_kinds.h"
@@ -77,6 +81,54 @@ Tensor scaled_masked_softmax(const Tensor& x, float scale, const std::optional<T
 
 }  // namespace tl::kernels
 
+namespace tl {
+// ---- Attention (src/runtime/cpu/kernels/attention*.cpp; semantics in include/tl/nn/attention.h) ----
+// Sparse patterns over query positions p_i = sk - sq + i and key positions j; they AND with causal and window.
+enum class AttentionPattern : uint8_t {
+  none,
+  strided,       // |p_i - j| < span, or (p_i - j) % span == 0 (Sparse Transformer "strided")
+  local,         // block-local: p_i / span == j / span
+  block_sparse,  // layout[p_i / block_q][j / block_k] != 0
+  global_local,  // j < n_global or p_i < n_global, or |p_i - j| < span
+};
+struct AttentionSparse {
+  AttentionPattern pattern = AttentionPattern::none;
+  int64_t span = 0;
+  int64_t n_global = 0;
+  int64_t block_q = 0, block_k = 0;  // block_sparse: the layout's block sizes
+  std::vector<uint8_t> layout;       // block_sparse: [ceil(sk/block_q), ceil(sk/block_k)] row-major, 0/1
+  bool operator==(const AttentionSparse&) const = default;
+};
+struct AttentionSpec {
+  float scale = 1.0f;
+  bool causal = false;
+  int64_t window = 0;  // 0: none; else visible iff p_i - j < window (and j - p_i < window when not causal)
+  AttentionSparse sparse;
+  int64_t tile_q = 0, tile_k = 0;  // flash tile sizes; 0 picks the default (64 x 64)
+};
+// Throws ValueError naming the field when spec is inconsistent for key length sk (span <= 0 for a pattern that
+// needs it, layout of the wrong size, ...).
+void check_attention_spec(const AttentionSpec& spec, int64_t sk, const char* op);
+// Whether query position p may see key j (keys 0..sk-1) under causal/window/sparse (the bias is separate).
+bool attention_visible(const AttentionSpec& spec, int64_t sk, int64_t p, int64_t j);
+}  // namespace tl
+
+namespace tl::kernels {
+// out[b,h,i,:] = softmax_j(scale * q[b,h,i,:].k[b,h/g,j,:] + bias[b,h,i,j] + mask(p_i, j)) v[b,h/g,j,:]
+// q [b,h,sq,d], k [b,hkv,sk,d], v [b,hkv,sk,dv] (float, any strides), bias broadcastable to [b,h,sq,sk];
+// out [b,h,sq,dv] f32. Flash attention: tiles of tile_q queries x tile_k keys, online softmax, O(tile) extra
+// memory per thread; tiles that causal/window/sparse hide entirely are skipped. Fully hidden rows -> zeros.
+void attention_into(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
+                    const AttentionSpec& spec, const Tensor& out);
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
+                 const AttentionSpec& spec);
+// Checks shapes (ShapeError naming the operand) and returns the output shape [b, h, sq, dv].
+Shape attention_shape(const Shape& q, const Shape& k, const Shape& v, const std::optional<Shape>& bias,
+                      const char* op = "attention");
+// How many (query tile, key tile) pairs the kernel computes / skips (for tests and the benchmark).
+std::pair<int64_t, int64_t> attention_tile_counts(int64_t sq, int64_t sk, const AttentionSpec& spec);
+}  // namespace tl::kernels
+
 namespace tl::ref {
 // Naive references (double precision, simple loops over for_each_index). Same semantics as tl::kernels.
 Tensor unary(UnaryOp op, const Tensor& x);
@@ -89,4 +141,48 @@ Tensor layer_norm(const Tensor& x, const std::optional<Tensor>& gamma, const std
 Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& gamma, int norm_dims, float eps);
 Tensor bias_act(const Tensor& x, const Tensor& b, std::optional<UnaryOp> act);
 Tensor scaled_masked_softmax(const Tensor& x, float scale, const std::optional<Tensor>& mask);
+// Dense attention in double: every score computed, the mask applied per element (src/runtime/cpu/ref/).
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
+                 const AttentionSpec& spec);
+}  // namespace tl::ref
+
+namespace tl {
+// ---- Mixture of experts (src/runtime/cpu/kernels/moe.cpp; semantics in include/tl/nn/moe.h) ----
+enum class MoeRouting : uint8_t {
+  top_k,          // softmax over experts, top-k per token, weights renormalised to sum 1 (Mixtral) or not
+  switch_top1,    // top-1 with capacity ceil(cf * T / E); tokens over capacity get 0 (the residual carries them)
+  expert_choice,  // each expert takes its top-C tokens by router probability, C = ceil(cf * T / E)
+  dense,          // every expert on every token, weighted by the router probability
+};
+struct MoeParams {
+  MoeRouting routing = MoeRouting::top_k;
+  int64_t top_k = 2;
+  bool normalize = true;         // top_k: renormalise the k weights
+  float capacity_factor = 1.0f;  // switch_top1, expert_choice
+  UnaryOp act = UnaryOp::silu;   // expert activation: silu, gelu_erf, gelu_tanh or relu
+  bool gated = true;             // expert = w2(act(w1 x) * w3 x); else w2(act(w1 x))
+  bool operator==(const MoeParams& o) const;  // capacity_factor compared bitwise
+};
+std::string_view moe_routing_name(MoeRouting r);
+std::optional<MoeRouting> moe_routing_from_name(std::string_view name);
+// Tokens per expert for switch_top1 / expert_choice: clamp(ceil(cf * tokens / experts), 1, tokens).
+int64_t moe_capacity(const MoeParams& p, int64_t tokens, int64_t experts);
+}  // namespace tl
+
+namespace tl::kernels {
+// y[t] = sum over the experts e routed token t of w[t,e] * expert_e(x[t]); x [..., d] float, router [E, d],
+// experts: per expert w1 [f, d], (w3 [f, d] if gated), w2 [d, f]; out [..., d] f32. Each expert's tokens are
+// gathered and its three products run through tl::sgemm on those rows only.
+void moe_into(const Tensor& x, const Tensor& router, std::span<const Tensor> experts, const MoeParams& p,
+              const Tensor& out);
+Tensor moe(const Tensor& x, const Tensor& router, std::span<const Tensor> experts, const MoeParams& p);
+// Checks params and shapes (ValueError / ShapeError naming the input) and returns the output shape (= x's).
+Shape moe_shape(const Shape& x, const Shape& router, std::span<const Shape> experts, const MoeParams& p,
+                const char* op = "moe");
+}  // namespace tl::kernels
+
+namespace tl::ref {
+// The MoE in double: routing from double router probabilities, every routed (token, expert) pair computed
+// with plain loops.
+Tensor moe(const Tensor& x, const Tensor& router, std::span<const Tensor> experts, const MoeParams& p);
 }  // namespace tl::ref

@@ -10,6 +10,9 @@
 //   Parent(alice, bob).                        # a fact (bare names are symbols)
 //   Anc(x, z) :- Parent(x, y), Anc(y, z).      # a rule (bare names are variables; "quoted" are symbols)
 //   Anc(x, y)?                                 # a query
+//   .decl Edge(x: symbol, w: number)           # Souffle-style typed declarations, .input / .output
+//   const T = 0.5                              # a real scalar; sigmoid(x, T) = sigmoid(x / T)
+//   Y[p, d] = X[p=1:, d]                       # p runs over a NumPy slice of the axis
 //
 // Tensor equations compile to one graph (include/tl/graph.h) run by the Executor; every tensor defined by an
 // equation is a graph output. Relations are bool tensors over the symbol domain; rules compile to bool
@@ -47,12 +50,19 @@ class SymbolTable {
 // One tuple of symbols.
 using Tuple = std::vector<std::string>;
 
+// How a Datalog stratum holds its relations while it runs: dense bool tensors joined by bool einsums, or
+// tuple sets joined by hash joins (sparse), or picked per stratum (automatic): sparse when the domain has at
+// least 128 symbols and every relation in the stratum's rule bodies is under 2% full. Both give the same
+// relations and round counts.
+enum class Storage { automatic, dense, sparse };
+
 // Derived relations after evaluation: each a bool tensor of shape [N]*arity over the symbol domain.
 struct Database {
   SymbolTable symbols;
   std::map<std::string, Tensor> relations;  // bool [N, N, ...]
   std::map<std::string, int> arity;
-  int rounds = 0;  // fixpoint rounds run over all strata (for tests and --verbose)
+  int rounds = 0;         // fixpoint rounds run over all strata (for tests and --verbose)
+  int sparse_strata = 0;  // strata evaluated with sparse relations
   // The true tuples of `relation`, sorted lexicographically by symbol text. ValueError for an unknown name.
   std::vector<Tuple> tuples(const std::string& relation) const;
 };
@@ -72,22 +82,28 @@ class Program {
   // output under its name. Empty (no nodes) when the program has no equations.
   const Graph& graph() const;
   bool has_equations() const;
+  // Names of the declared `param` tensors (what `tlt run --weights` binds by name), in text order.
+  std::vector<std::string> param_names() const;
   // Runs the equations, optimised at `level` first; `inputs` binds every declared input and param by name.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
                                     OptLevel level = OptLevel::basic) const;
 
   // ---- Datalog
   bool has_rules_or_facts() const;
-  // Extra facts (e.g. from TSV files), added before evaluation. Arity must agree with the program's use.
+  // Extra facts (e.g. from TSV files), added before evaluation. Arity must agree with the program's use; when
+  // the program has `.decl`s the relation must be declared and its number columns must hold integers.
   void add_facts(const std::string& relation, const std::vector<Tuple>& tuples);
   // Names of relations the program mentions, and the relations named in `R(...)?` queries, in order.
   std::vector<std::string> relation_names() const;
   std::vector<std::string> queries() const;
+  // Relations named by `.input R` (to read from R.tsv) and `.output R` (to write as R.tsv), in text order.
+  std::vector<std::string> input_relations() const;
+  std::vector<std::string> output_relations() const;
   // The tuples answering query i (in text order): the queried relation's tuples that match its symbols and
   // repeated variables, sorted.
   std::vector<Tuple> answer(const Database& db, size_t i) const;
   // Evaluates all rules to a fixpoint. `max_rounds` guards against runaway evaluation (ValueError).
-  Database evaluate(int max_rounds = 1000000) const;
+  Database evaluate(int max_rounds = 1000000, Storage storage = Storage::automatic) const;
 
  private:
   Program();

@@ -15,6 +15,11 @@ struct IndexTerm {  // `p` in X[p, d]; `p+1` has offset 1 (zero outside the tens
   std::string label;
   Loc loc;
   long long offset = 0;
+  // `p=1:4` (or `p=:3`, `p=-2:`, `p=::2`): p runs over a NumPy-style slice of the axis (start/stop may be
+  // negative, counted from the end; step > 0), so X[p=1:, d] is NumPy's X[1:, :] with p renumbered from 0.
+  bool slice = false;
+  bool has_start = false, has_stop = false;
+  long long start = 0, stop = 0, step = 1;
 };
 
 struct Expr;
@@ -54,6 +59,12 @@ struct DimDecl {
   Loc loc;
 };
 
+struct ConstDecl {  // `const T = 0.5`: a named real scalar for equations
+  std::string name;
+  double value = 0;
+  Loc loc;
+};
+
 struct ShapeItem {  // a dim name or a literal size
   std::string name;
   long long value = -1;
@@ -68,6 +79,22 @@ struct TensorDecl {
 };
 
 // ---- Datalog
+enum class ColType { symbol, number };
+
+// Souffle-style `.decl Edge(x: symbol, y: number)`; `.input Edge` / `.output Path` name relations read from
+// or written to NAME.tsv.
+struct RelDecl {
+  std::string name;
+  std::vector<std::string> columns;
+  std::vector<ColType> types;
+  Loc loc;
+};
+
+struct RelIo {
+  std::string name;
+  Loc loc;
+};
+
 struct Term {
   bool is_var = false;  // bare names in rules and queries are variables; in facts, symbols
   std::string text;
@@ -110,11 +137,14 @@ struct Rule {
 struct ProgramAst {
   std::string source;
   std::vector<DimDecl> dims;
+  std::vector<ConstDecl> consts;
   std::vector<TensorDecl> decls;
   std::vector<Equation> equations;
   std::vector<Atom> facts;
   std::vector<Rule> rules;
   std::vector<Atom> queries;
+  std::vector<RelDecl> rel_decls;
+  std::vector<RelIo> rel_inputs, rel_outputs;
 };
 
 // "source:line:col: " for messages.

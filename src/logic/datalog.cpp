@@ -57,8 +57,8 @@ struct CompiledRule {
 
 class Evaluator {
  public:
-  Evaluator(const ProgramAst& p, const std::map<std::string, int>& arity, Database& db)
-      : p_(p), arity_(arity), db_(db) {}
+  Evaluator(const ProgramAst& p, const std::map<std::string, int>& arity, Database& db, Storage storage)
+      : p_(p), arity_(arity), db_(db), storage_(storage) {}
 
   CompiledRule compile(const Rule& r, const std::set<std::string>& stratum,
                        const std::vector<AggregateTable>& aggs) {
@@ -197,6 +197,15 @@ class Evaluator {
         }
       }
     pad_domain(db_, db_.symbols.size());
+    if (!mine.empty() && storage_ != Storage::dense && sparse_supported(mine, db_)) {
+      bool sparse =
+          storage_ == Storage::sparse || (db_.symbols.size() >= 128 && max_body_density(mine, db_) < 0.02);
+      if (sparse) {
+        evaluate_stratum_sparse(p_, mine, s, db_, max_rounds);
+        ++db_.sparse_strata;
+        return;
+      }
+    }
     std::vector<CompiledRule> rules;
     for (size_t i = 0; i < mine.size(); ++i) rules.push_back(compile(*mine[i], s, aggs[i]));
     if (rules.empty()) return;
@@ -240,13 +249,14 @@ class Evaluator {
   const ProgramAst& p_;
   const std::map<std::string, int>& arity_;
   Database& db_;
+  Storage storage_;
 };
 
 }  // namespace
 
 Database evaluate_datalog(const ProgramAst& p, const std::map<std::string, int>& arity_in,
                           const std::vector<std::pair<std::string, std::vector<Tuple>>>& extra_facts,
-                          int max_rounds) {
+                          int max_rounds, Storage storage) {
   Database db;
   std::map<std::string, int> arity = arity_in;
   // Symbols in order of first appearance: program facts, rule and query constants, then the extra facts.
@@ -298,7 +308,7 @@ Database evaluate_datalog(const ProgramAst& p, const std::map<std::string, int>&
   for (const auto& [rel, tuples] : extra_facts)
     for (const auto& t : tuples) set_fact(rel, t);
 
-  Evaluator ev(p, arity, db);
+  Evaluator ev(p, arity, db, storage);
   for (const auto& s : stratify(p, arity)) ev.stratum(s, max_rounds);
   return db;
 }

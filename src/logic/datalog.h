@@ -1,6 +1,7 @@
 // Datalog part of .tl (internal): checks (arity, safety), stratification, and fixpoint evaluation.
 #pragma once
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,13 @@ namespace tl::logic {
 // Arity of every relation mentioned; throws ValueError naming both uses on a mismatch, and on unsafe rules
 // (a head, negated or compared variable not bound by a positive body atom).
 std::map<std::string, int> check_datalog(const ProgramAst& p);
+
+// Souffle-style declarations (declarations.cpp): with any `.decl`, every relation used must be declared with
+// its arity and column types (ValueError naming the relation, column and both types); declared relations are
+// added to `arity`.
+void check_declarations(const ProgramAst& p, std::map<std::string, int>& arity);
+// Facts added from outside (TSV): declared relation, arity and number columns hold integers.
+void check_facts_declared(const ProgramAst& p, const std::string& relation, const std::vector<Tuple>& tuples);
 
 // Strata in evaluation order, each a set of relation names (one strongly connected component of the
 // dependency graph). Throws ValueError printing the cycle when negation goes through recursion.
@@ -30,6 +38,13 @@ void pad_domain(Database& db, int n);
 
 Database evaluate_datalog(const ProgramAst& p, const std::map<std::string, int>& arity,
                           const std::vector<std::pair<std::string, std::vector<Tuple>>>& extra_facts,
-                          int max_rounds);
+                          int max_rounds, Storage storage = Storage::automatic);
+
+// Sparse strata (datalog_sparse.cpp): whether the rules can run sparse (no aggregates), the largest fill
+// fraction of their body relations, and the evaluation itself (same semantics and rounds as the dense one).
+bool sparse_supported(const std::vector<const Rule*>& rules, const Database& db);
+double max_body_density(const std::vector<const Rule*>& rules, const Database& db);
+void evaluate_stratum_sparse(const ProgramAst& p, const std::vector<const Rule*>& rules,
+                             const std::set<std::string>& stratum, Database& db, int max_rounds);
 
 }  // namespace tl::logic

@@ -38,6 +38,11 @@ class EquationCompiler {
         TL_THROW(ValueError, where(p_.source, d.loc), "dimension '", d.name, "' declared twice");
       dims_[d.name] = d.value;
     }
+    for (const auto& c : p_.consts) {
+      if (dims_.count(c.name) || consts_.count(c.name))
+        TL_THROW(ValueError, where(p_.source, c.loc), "'", c.name, "' declared twice (as a dim or const)");
+      consts_[c.name] = c.value;
+    }
     for (const auto& d : p_.decls) declare(d);
     for (const auto& e : p_.equations) equation(e);
     for (const auto& name : defined_order_) g_.output(tensors_.at(name).v, name);
@@ -93,20 +98,23 @@ class EquationCompiler {
                    shape_str(s), " but is indexed with ", e.index.size());
         for (size_t i = 0; i < s.size(); ++i) {
           int id = label_id(e.index[i]);
+          int64_t n = slice_of(e, i, s[i]).size;
+          std::string from = detail::cat(e.name, " dim ", i, e.index[i].slice ? " (sliced)" : "");
           if (sizes_[id] < 0) {
-            sizes_[id] = s[i];
-            size_from_[id] = detail::cat(e.name, " dim ", i);
-          } else if (sizes_[id] != s[i]) {
+            sizes_[id] = n;
+            size_from_[id] = from;
+          } else if (sizes_[id] != n) {
             TL_THROW(ShapeError, where(p_.source, e.index[i].loc), "index '", names_[id], "' has size ",
-                     sizes_[id], " from ", size_from_[id], " but size ", s[i], " from ", e.name, " dim ", i);
+                     sizes_[id], " from ", size_from_[id], " but size ", n, " from ", from);
           }
         }
         break;
       }
       case ExprKind::name:
-        if (!dims_.count(e.name))
+        if (!dims_.count(e.name) && !consts_.count(e.name))
           TL_THROW(ValueError, where(p_.source, e.loc), "undefined name '", e.name,
-                   "' (a scalar must be a declared dim; a tensor needs its indices, e.g. ", e.name, "[i])");
+                   "' (a scalar must be a declared dim or const; a tensor needs its indices, e.g. ", e.name,
+                   "[i])");
         break;
       case ExprKind::product:
         for (const auto& f : e.factors) check(*f.expr);
@@ -309,10 +317,41 @@ class EquationCompiler {
     return r;
   }
 
-  // X[p+c, ...]: along each offset axis, element p reads X[p+c], zero where p+c falls outside (same size).
+  // The NumPy slice `start:stop:step` of an axis of size n, resolved (negative bounds count from the end,
+  // then clamp to [0, n]); a plain index is the whole axis. An empty slice is an error.
+  struct AxisSlice {
+    int64_t start = 0, stop = 0, step = 1, size = 0;
+  };
+  AxisSlice slice_of(const Expr& ref, size_t axis, int64_t n) const {
+    const IndexTerm& t = ref.index[axis];
+    if (!t.slice) return AxisSlice{0, n, 1, n};
+    auto resolve = [n](bool has, long long v, int64_t dflt) {
+      if (!has) return dflt;
+      int64_t x = v < 0 ? v + n : v;
+      return std::clamp<int64_t>(x, 0, n);
+    };
+    AxisSlice s;
+    s.start = resolve(t.has_start, t.start, 0);
+    s.stop = resolve(t.has_stop, t.stop, n);
+    s.step = t.step;
+    s.size = s.stop > s.start ? (s.stop - s.start + s.step - 1) / s.step : 0;
+    if (s.size == 0)
+      TL_THROW(ShapeError, where(p_.source, t.loc), "slice of index '", t.label, "' selects nothing from ",
+               ref.name, " dim ", axis, " of size ", n);
+    return s;
+  }
+
+  // X[p=a:b:c, ...] takes the slice; X[p+c, ...]: along each offset axis, element p reads X[p+c], zero where
+  // p+c falls outside (same size).
   Value shifted(const Expr& ref) {
     Value v = tensors_.at(ref.name).v;
     for (size_t ax = 0; ax < ref.index.size(); ++ax) {
+      if (ref.index[ax].slice) {
+        int64_t n = g_.shape(v)[ax];
+        AxisSlice s = slice_of(ref, ax, n);
+        if (s.size != n) v = g_.slice(v, int(ax), s.start, s.stop, s.step);
+        continue;
+      }
       int64_t c = ref.index[ax].offset;
       if (c == 0) continue;
       Shape s = g_.shape(v);
@@ -372,11 +411,17 @@ class EquationCompiler {
       }
       return CV{false, 0, v, x.labels};
     }
+    if (f == "sigmoid" && e.args.size() == 2) {  // sigmoid(x, T) = sigmoid(x / T): temperature T
+      CV x = binary(BinaryOp::div, canonical(*e.args[0]), canonical(*e.args[1]));
+      if (x.is_const) return CV{true, 1 / (1 + std::exp(-x.c)), {}, {}};
+      return CV{false, 0, g_.unary(UnaryOp::sigmoid, x.v), x.labels};
+    }
     std::string uname = f == "gelu" ? "gelu_erf" : f;
     auto op = unary_op_from_name(uname);
     if (!op || *op == UnaryOp::logical_not)
       TL_THROW(ValueError, where(p_.source, e.loc), "unknown function '", f,
-               "' (known: relu, sigmoid, tanh, exp, log, sqrt, rsqrt, abs, neg, gelu, gelu_tanh, silu, step, "
+               "' (known: relu, sigmoid, sigmoid(x, T), tanh, exp, log, sqrt, rsqrt, abs, neg, gelu, "
+               "gelu_tanh, silu, step, "
                "softmax, layer_norm, rms_norm, max, min, pow)");
     nargs(1);
     CV x = canonical(*e.args[0]);
@@ -413,6 +458,7 @@ class EquationCompiler {
       case ExprKind::number:
         return CV{true, e.number, {}, {}};
       case ExprKind::name:
+        if (auto c = consts_.find(e.name); c != consts_.end()) return CV{true, c->second, {}, {}};
         return CV{true, double(dims_.at(e.name)), {}, {}};
       case ExprKind::ref:
         return product({&e}, {}, e.loc);
@@ -439,6 +485,7 @@ class EquationCompiler {
   const ProgramAst& p_;
   Graph g_;
   std::map<std::string, int64_t> dims_;
+  std::map<std::string, double> consts_;
   std::map<std::string, Defined> tensors_;
   std::vector<std::string> defined_order_;
   // Current equation

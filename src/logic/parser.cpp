@@ -35,16 +35,40 @@ class Parser {
     next();
     return true;
   }
+  // Where a token ends (strings carry their quotes), for errors about what is missing after it.
+  static Loc end_of(const Token& t) {
+    int len = int(t.text.size()) + (t.kind == Tok::string ? 2 : 0);
+    return Loc{t.loc.line, t.loc.col + len};
+  }
+  // The token before `at` (nullptr at the start or after a newline token).
+  const Token* before(const Token& at) const {
+    size_t k = size_t(&at - t_.data());
+    if (k == 0 || k >= t_.size() || t_[k - 1].kind == Tok::newline) return nullptr;
+    return &t_[k - 1];
+  }
   [[noreturn]] void fail(const Token& at, const std::string& msg) const {
     std::string near = at.kind == Tok::end       ? "end of input"
                        : at.kind == Tok::newline ? "end of line"
                                                  : at.text;
     if (at.kind == Tok::string) near = "\"" + near + "\"";
-    throw ParseError(where(src_, at.loc) + msg + " (near '" + near + "')");
+    // A missing token at the end of a line or of the input is reported where the line's text ends, not at
+    // the start of the next line.
+    Loc loc = at.loc;
+    if (at.kind == Tok::newline || at.kind == Tok::end)
+      if (const Token* b = before(at)) loc = end_of(*b);
+    throw ParseError(where(src_, loc) + msg + " (near '" + near + "')");
   }
   const Token& expect(Tok k, const char* what) {
-    if (peek().kind != k)
+    if (peek().kind != k) {
+      // An unclosed bracket runs on to the next line (newlines inside brackets are not tokens): point at the
+      // end of the line where the closing bracket was due.
+      const Token* b = before(peek());
+      bool closing = k == Tok::rbracket || k == Tok::rparen || k == Tok::rbrace;
+      if (closing && b && peek().loc.line > b->loc.line)
+        throw ParseError(where(src_, end_of(*b)) + "unclosed bracket: expected " + tok_name(k) + " " + what +
+                         " before the end of the line (near '" + b->text + "')");
       fail(peek(), std::string("expected ") + tok_name(k) + " " + what + ", got " + tok_name(peek().kind));
+    }
     return next();
   }
   void skip_newlines() {
@@ -57,9 +81,11 @@ class Parser {
 
   void statement(ProgramAst& p) {
     const Token& t = peek();
+    if (t.kind == Tok::dot) return directive(p);
     if (t.kind != Tok::ident)
       fail(t, std::string("expected a declaration, equation, fact or rule, got ") + tok_name(t.kind));
     if (t.text == "dim" && peek(1).kind == Tok::ident) return dim_decl(p);
+    if (t.text == "const" && peek(1).kind == Tok::ident) return const_decl(p);
     if ((t.text == "input" || t.text == "param") && peek(1).kind == Tok::ident) return tensor_decl(p);
     if (peek(1).kind == Tok::lbracket) return equation(p);
     if (peek(1).kind == Tok::lparen) return logic_statement(p);
@@ -75,6 +101,53 @@ class Parser {
     d.value = integer("dimension size");
     end_of_statement("a dim declaration");
     p.dims.push_back(std::move(d));
+  }
+
+  void const_decl(ProgramAst& p) {
+    ConstDecl c;
+    c.loc = next().loc;
+    c.name = expect(Tok::ident, "(the constant's name)").text;
+    expect(Tok::assign, "after the constant's name");
+    bool neg = accept(Tok::minus);
+    const Token& v = expect(Tok::number, "(the constant's value)");
+    c.value = std::strtod(v.text.c_str(), nullptr) * (neg ? -1 : 1);
+    end_of_statement("a const declaration");
+    p.consts.push_back(std::move(c));
+  }
+
+  // Souffle-style directives: `.decl R(a: symbol, b: number)`, `.input R, S`, `.output R`.
+  void directive(ProgramAst& p) {
+    Loc loc = next().loc;
+    const Token& kw = peek();
+    if (kw.kind != Tok::ident || (kw.text != "decl" && kw.text != "input" && kw.text != "output"))
+      fail(kw, std::string("expected 'decl', 'input' or 'output' after '.', got ") + tok_name(kw.kind));
+    next();
+    if (kw.text != "decl") {
+      auto& list = kw.text == "input" ? p.rel_inputs : p.rel_outputs;
+      do {
+        const Token& n = expect(Tok::ident, "(a relation name)");
+        list.push_back(RelIo{n.text, n.loc});
+      } while (accept(Tok::comma));
+      end_of_statement(kw.text == "input" ? ".input" : ".output");
+      return;
+    }
+    RelDecl d;
+    d.loc = loc;
+    d.name = expect(Tok::ident, "(the relation's name)").text;
+    expect(Tok::lparen, "after the relation's name");
+    if (peek().kind != Tok::rparen) {
+      do {
+        d.columns.push_back(expect(Tok::ident, "(a column name)").text);
+        expect(Tok::colon, "after the column name");
+        const Token& ty = expect(Tok::ident, "(a column type: symbol or number)");
+        if (ty.text != "symbol" && ty.text != "number")
+          fail(ty, "unknown column type '" + ty.text + "' (expected symbol or number)");
+        d.types.push_back(ty.text == "number" ? ColType::number : ColType::symbol);
+      } while (accept(Tok::comma));
+    }
+    expect(Tok::rparen, "to close the column list");
+    end_of_statement("a .decl");
+    p.rel_decls.push_back(std::move(d));
   }
 
   long long integer(const char* what) {
@@ -238,7 +311,9 @@ class Parser {
         do {
           const Token& ix = expect(Tok::ident, "(an index name)");
           IndexTerm it{ix.text, ix.loc, 0};
-          if (peek().kind == Tok::plus || peek().kind == Tok::minus) {
+          if (accept(Tok::assign)) {
+            slice(it);
+          } else if (peek().kind == Tok::plus || peek().kind == Tok::minus) {
             bool minus = next().kind == Tok::minus;
             it.offset = integer("index offset");
             if (minus) it.offset = -it.offset;
@@ -262,6 +337,42 @@ class Parser {
     auto e = make(ExprKind::name, t.loc);
     e->name = t.text;
     return e;
+  }
+
+  // `start:stop[:step]` after `p=`, each part optional, start/stop possibly negative. `:-` lexes as one
+  // token (the rule arrow), so `p=:-2` is split back into ':' and '-' here.
+  void slice(IndexTerm& it) {
+    it.slice = true;
+    bool pending_minus = false;
+    auto colon = [&]() {
+      if (accept(Tok::colon)) return true;
+      if (peek().kind == Tok::turnstile) {
+        next();
+        pending_minus = true;
+        return true;
+      }
+      return false;
+    };
+    auto bound = [&](bool& has, long long& v) {
+      bool neg = pending_minus || accept(Tok::minus);
+      if (pending_minus && peek().kind != Tok::number) fail(peek(), "expected a number after '-' in a slice");
+      pending_minus = false;
+      if (!neg && peek().kind != Tok::number) return;
+      v = integer("slice bound") * (neg ? -1 : 1);
+      has = true;
+    };
+    bound(it.has_start, it.start);
+    if (!colon())
+      fail(peek(), std::string("expected ':' in the slice of index '") + it.label + "', got " +
+                       tok_name(peek().kind));
+    bound(it.has_stop, it.stop);
+    if (colon()) {
+      bool has = false;
+      if (pending_minus) fail(peek(), "a slice step must be positive");
+      bound(has, it.step);
+      if (!has) it.step = 1;
+      if (it.step <= 0) fail(peek(), "a slice step must be positive");
+    }
   }
 
   // ---- Datalog

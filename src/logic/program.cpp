@@ -60,6 +60,7 @@ Program Program::parse(std::string_view text, const std::string& source) {
   p.impl_->ast = parse_ast(text, source);
   p.impl_->graph = compile_equations(p.impl_->ast);
   p.impl_->arity = check_datalog(p.impl_->ast);
+  check_declarations(p.impl_->ast, p.impl_->arity);
   stratify(p.impl_->ast, p.impl_->arity);  // reports negation through recursion now, before anything runs
   return p;
 }
@@ -78,11 +79,31 @@ const Graph& Program::graph() const {
 bool Program::has_equations() const {
   return !impl_->ast.equations.empty();
 }
-bool Program::has_rules_or_facts() const {
-  return !impl_->ast.rules.empty() || !impl_->ast.facts.empty();
+std::vector<std::string> Program::param_names() const {
+  std::vector<std::string> out;
+  for (const auto& d : impl_->ast.decls)
+    if (d.is_param) out.push_back(d.name);
+  return out;
 }
 
-std::map<std::string, Tensor> Program::run(const std::map<std::string, Tensor>& inputs, OptLevel level) const {
+bool Program::has_rules_or_facts() const {
+  return !impl_->ast.rules.empty() || !impl_->ast.facts.empty() || !impl_->ast.rel_decls.empty();
+}
+
+std::vector<std::string> Program::input_relations() const {
+  std::vector<std::string> out;
+  for (const auto& r : impl_->ast.rel_inputs) out.push_back(r.name);
+  return out;
+}
+
+std::vector<std::string> Program::output_relations() const {
+  std::vector<std::string> out;
+  for (const auto& r : impl_->ast.rel_outputs) out.push_back(r.name);
+  return out;
+}
+
+std::map<std::string, Tensor> Program::run(const std::map<std::string, Tensor>& inputs,
+                                           OptLevel level) const {
   if (!has_equations())
     TL_THROW(ValueError, "program '", impl_->ast.source, "' has no tensor equations to run");
   if (level == OptLevel::none) return run_graph(impl_->graph, inputs);
@@ -92,6 +113,7 @@ std::map<std::string, Tensor> Program::run(const std::map<std::string, Tensor>& 
 }
 
 void Program::add_facts(const std::string& relation, const std::vector<Tuple>& tuples) {
+  check_facts_declared(impl_->ast, relation, tuples);
   auto it = impl_->arity.find(relation);
   for (const auto& t : tuples)
     if (it != impl_->arity.end() && int(t.size()) != it->second)
@@ -132,8 +154,8 @@ std::vector<Tuple> Program::answer(const Database& db, size_t i) const {
   return out;
 }
 
-Database Program::evaluate(int max_rounds) const {
-  return evaluate_datalog(impl_->ast, impl_->arity, impl_->extra, max_rounds);
+Database Program::evaluate(int max_rounds, Storage storage) const {
+  return evaluate_datalog(impl_->ast, impl_->arity, impl_->extra, max_rounds, storage);
 }
 
 }  // namespace tl::logic

@@ -67,7 +67,9 @@ std::map<std::string, int> check_datalog(const ProgramAst& p) {
     }
   }
   for (const auto& q : p.queries) {
-    if (!arity.count(q.rel))
+    bool declared = std::any_of(p.rel_decls.begin(), p.rel_decls.end(),
+                                [&](const RelDecl& d) { return d.name == q.rel; });
+    if (!arity.count(q.rel) && !declared)
       TL_THROW(ValueError, where(p.source, q.loc), "query of undefined relation '", q.rel, "'");
     use(q);
   }

@@ -20,7 +20,9 @@ using tl_logic_test::read_text;
 
 namespace {
 
-std::string tlt_path() { return TLT_BINARY; }
+std::string tlt_path() {
+  return TLT_BINARY;
+}
 
 struct Result {
   int rc;
@@ -71,6 +73,53 @@ TEST_F(TltRun, NpyInputsAndOutputs) {
       EXPECT_NEAR(got[i], want[i], 2e-5 + 2e-5 * std::fabs(want[i])) << level;  // as test_equations
     fs::remove(out);
   }
+}
+
+// The transformer block of examples/ through `tlt run`: parameters bound by name with -i, or from a
+// safetensors file with --weights; the output against the PyTorch reference (tests/logic/test_tl_block.cpp).
+TEST_F(TltRun, TransformerBlockWithInputsOrWeights) {
+  std::string d = std::string(TL_FIXTURE_DIR) + "/tl_block/odd/";
+  std::string params;
+  for (const char* p : {"Wq", "Bq", "Wk", "Bk", "Wv", "Bv", "Wo", "Bo", "Ln1W", "Ln1B", "W1", "B1", "W2",
+                        "B2", "Ln2W", "Ln2B"})
+    params += std::string(" -i ") + p + "=" + d + "in_" + p + ".npy";
+  for (const std::string& bind : {params, " --weights " + d + "weights.safetensors"}) {
+    std::string out = tmp("y.npy");
+    Result r = run(example("transformer_block.tl") + " -i X=" + d + "in_X.npy" + bind + " -o Y=" + out);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    auto got = tl::read_npy(out).to_f64_vector(), want = tl::read_npy(d + "out_Y.npy").to_f64_vector();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5);  // the bound
+    fs::remove(out);
+  }
+  // A weights file with none of the program's params.
+  Result r = run(example("transformer_block.tl") + " -i X=" + d + "in_X.npy --weights " + d +
+                 "../unrelated.safetensors");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("none of the program's params (16 declared) is in the file"), std::string::npos)
+      << r.out;
+}
+
+// `.input` / `.output` with --facts-dir / --output-dir, and the round cap from the command line.
+TEST_F(TltRun, DeclaredInputsAndOutputDir) {
+  std::string dir = tmp("outdir");
+  Result r = run(example("paths.tl") + " -F " + example("facts") + " -D " + dir);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(read_text(dir + "/Hops.tsv"), "a\t3\nb\t3\nc\t3\nd\t3\ne\t4\n");
+  std::string path = read_text(dir + "/Path.tsv");
+  EXPECT_EQ(std::count(path.begin(), path.end(), '\n'), 16);
+  // Without --output-dir the .output relations are printed; --facts overrides the facts dir for Edge.
+  r = run(example("paths.tl") + " --facts Edge=" + example("edges.tsv"));
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("# Path:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("# Hops:"), std::string::npos) << r.out;
+  r = run(example("paths.tl") + " -F /nonexistent_dir");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("'.input Edge': cannot find '/nonexistent_dir/Edge.tsv'"), std::string::npos) << r.out;
+  r = run(example("paths.tl") + " -F " + example("facts") + " --max-rounds 1");
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("fixpoint not reached after 1 rounds"), std::string::npos) << r.out;
+  fs::remove_all(dir);
 }
 
 TEST_F(TltRun, ErrorsAreOneLineAndExitOne) {

@@ -96,6 +96,25 @@ inline Graph every_op_graph() {
   Value fsm = g.scaled_masked_softmax(scores, 0.125f, mask, "fsm");     // [2, 3, 3]
   extra.push_back(fbn);
   extra.push_back(fsm);
+  // Fused attention (src/ir/ops_attention.cpp): q [1, 2, 3, 4] from x, k/v one kv head, causal, window 2.
+  {
+    Value aq = g.reshape(x, {1, 2, 3, 4}, "aq");                                     // [1, 2, 3, 4]
+    Value ak = g.slice(aq, 1, 0, 1, 1, "ak");                                        // [1, 1, 3, 4]
+    AttentionAttrs at;
+    at.scale = 0.5f;
+    at.causal = true;
+    at.window = 2;
+    extra.push_back(g.add_op(OpKind::attention, at, {aq, ak, ak}, "attn"));          // [1, 2, 3, 4]
+  }
+  // Fused mixture of experts (src/ir/ops_moe.cpp): one ungated expert, router [1, 4], w1 [5, 4], w2 [4, 5].
+  {
+    MoeParams mp;
+    mp.top_k = 1;
+    mp.gated = false;
+    Value router = g.reshape(gamma, {1, 4}, "moe_router");                           // [1, 4]
+    Value w1 = g.transpose(w, {1, 0}, "moe_w1");                                     // [5, 4]
+    extra.push_back(g.add_op(OpKind::moe, MoeAttrs{mp}, {x, router, w1, w}, "fmoe"));  // [2, 3, 4]
+  }
   for (Value v : extra) g.output(v);
   g.output(cc, "cc");
   g.output(rp);

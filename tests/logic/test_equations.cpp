@@ -55,7 +55,8 @@ TEST_P(EquationFixture, MatchesNumPy) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, EquationFixture, ::testing::Values("matmul", "mlp", "attention", "misc"));
+INSTANTIATE_TEST_SUITE_P(Fixtures, EquationFixture,
+                         ::testing::Values("matmul", "mlp", "attention", "misc", "slice"));
 
 TEST(Equations, MatmulAgreesWithNaiveEinsum) {
   // The compiled program against the kept-forever naive einsum, on a non-contiguous (transposed) input.

@@ -71,6 +71,23 @@ TEST(LogicParse, ParseErrorsPointAtLineColumnAndToken) {
       {"42\n", {"p.tl:1:1:", "expected a declaration", "near '42'"}},
       {"Y = 3\n", {"p.tl:1:3:", "expected '['", "near '='"}},
       {"input X[3]\nY[i] -= X[i]\n", {"p.tl:2:6:", "expected '=', '+='", "near '-'"}},
+      // An unclosed bracket at the end of a line points at the end of that line, not the next line's start.
+      {"input X[2\n", {"p.tl:1:10:", "unclosed bracket", "expected ']'", "near '2'"}},
+      {"input X[2, 3\nY[i, j] = X[i, j]\n", {"p.tl:1:13:", "unclosed bracket", "near '3'"}},
+      {"input X[3]\nY[i] = exp(X[i]\n", {"p.tl:2:16:", "unclosed bracket", "expected ')'"}},
+      {"input X[3]\nY[i] = X[i\n", {"p.tl:2:11:", "unclosed bracket"}},
+      {"P(a, \"b\"\n", {"p.tl:1:9:", "unclosed bracket", "expected ')'"}},
+      {"dim D = \n", {"p.tl:1:8:", "expected an integer", "end of line"}},
+      // Slices, const and Souffle directives.
+      {"input X[3]\nY[i] = X[i=1]\n", {"p.tl:2:13:", "expected ':' in the slice of index 'i'"}},
+      {"input X[3]\nY[i] = X[i=::0]\n", {"p.tl:2:", "slice step must be positive"}},
+      {"input X[3]\nY[i] = X[i=::-1]\n", {"p.tl:2:", "slice step must be positive"}},
+      {"input X[3]\nY[i] = X[i=:-x]\n", {"p.tl:2:", "expected a number after '-'"}},
+      {"const T = x\n", {"p.tl:1:11:", "expected number", "near 'x'"}},
+      {".decl E(x: symbol, y: float)\n", {"p.tl:1:23:", "unknown column type 'float'"}},
+      {".decl E(x symbol)\n", {"p.tl:1:11:", "expected ':'"}},
+      {".include E\n", {"p.tl:1:2:", "expected 'decl', 'input' or 'output'"}},
+      {".output\n", {"p.tl:1:8:", "expected identifier"}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
@@ -107,6 +124,10 @@ TEST(LogicParse, SemanticErrorsBeforeRunning) {
        {"p.tl:3:19:", "index 'j' has size 3 from W dim 1 but size 4 from X dim 0"}},
       {"input X[3,4]\nY[i] = X[i]\n", {"p.tl:2:8:", "'X' has 2 dims [3, 4] but is indexed with 1"}},
       {"input X[3]\nY[i, k] = X[i]\n", {"index 'k' of 'Y' does not appear on the right-hand side"}},
+      {"input X[5]\ninput Z[3]\nY[i] = X[i=1:] Z[i]\n",
+       {"p.tl:3:18:", "index 'i' has size 4 from X dim 0 (sliced) but size 3 from Z dim 0"}},
+      {"input X[5]\nY[i] = X[i=4:2]\n",
+       {"p.tl:2:10:", "slice of index 'i' selects nothing from X dim 0 of size 5"}},
       {"input X[3]\ninput Z[4]\nY[i] = X[i]\nY[i] += Z[i]\n",
        {"p.tl:4:1:", "'Y' has shape [4] here but [3]"}},
       {"input X[3,3]\nY[i,j.] = softmax(X[i,k]) + X[i,j]\n", {"softmax normalises index 'j'"}},

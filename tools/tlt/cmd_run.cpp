@@ -1,6 +1,11 @@
-// tlt run PROGRAM.tl [--input NAME=FILE.npy ...] [--output NAME=FILE.npy|.tsv ...] [--facts NAME=FILE.tsv ...]
-//                    [--query RELATION ...] : runs a .tl program (tensor equations and/or Datalog rules).
+// tlt run PROGRAM.tl [--input NAME=FILE.npy ...] [--output NAME=FILE.npy|.tsv ...] [--facts NAME=FILE.tsv
+// ...]
+//                    [--query RELATION ...] [--facts-dir DIR] [--output-dir DIR] [--max-rounds N]
+// runs a .tl program (tensor equations and/or Datalog rules). `.input R` reads R.tsv from the facts dir (or a
+// --facts R=FILE); `.output R` writes R.tsv to --output-dir, or prints it without one.
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -8,6 +13,7 @@
 #include "args.h"
 #include "commands.h"
 #include "tl/error.h"
+#include "tl/io/safetensors.h"
 #include "tl/logic.h"
 #include "tl/npy.h"
 #include "tl/threading.h"
@@ -22,6 +28,12 @@ const std::vector<FlagSpec> kFlags = {
      "NAME=FILE.npy or NAME=FILE.tsv: write a tensor, or a relation's sorted tuples (repeatable)"},
     {{"--facts"}, true, "NAME=FILE.tsv: load tuples of a relation, one per line, tab-separated (repeatable)"},
     {{"-q", "--query"}, true, "RELATION: print its tuples, tab-separated and sorted (repeatable)"},
+    {{"-F", "--facts-dir"}, true, "DIR: where `.input R` reads R.tsv (default: the program's directory)"},
+    {{"-D", "--output-dir"}, true, "DIR: where `.output R` writes R.tsv (default: print to stdout)"},
+    {{"--storage"}, true, "Datalog relations: auto (default: sparse for sparse bodies), dense or sparse"},
+    {{"--stats"}, false, "print the Datalog evaluation time, rounds and sparse strata to stderr"},
+    {{"--max-rounds"}, true, "N: stop with an error after N fixpoint rounds (default 1000000)"},
+    {{"-w", "--weights"}, true, "FILE.safetensors: bind declared params by name (repeatable; -i wins)"},
     {{"--opt"}, true, "optimisation level for the equations: none, basic (default) or full"},
     {{"-t", "--threads"}, true, "number of threads (default: all cores)"},
     {{"-h", "--help"}, false, "show this help"},
@@ -30,7 +42,12 @@ const std::vector<FlagSpec> kFlags = {
 struct RunArgs {
   std::string program;
   std::vector<std::pair<std::string, std::string>> inputs, outputs, facts;
+  std::vector<std::string> weights;
   std::vector<std::string> queries;
+  std::optional<std::string> facts_dir, output_dir;
+  int max_rounds = 1000000;
+  bool stats = false;
+  tl::logic::Storage storage = tl::logic::Storage::automatic;
   int threads = 0;
   tl::OptLevel opt = tl::OptLevel::basic;
   bool help = false;
@@ -51,10 +68,25 @@ RunArgs parse_args(int argc, char** argv) {
   for (const auto& v : args.all("output")) r.outputs.push_back(name_eq_file("--output", v));
   for (const auto& v : args.all("facts")) r.facts.push_back(name_eq_file("--facts", v));
   r.queries = args.all("query");
+  r.weights = args.all("weights");
+  r.stats = args.has("stats");
+  if (auto s = args.get("storage")) {
+    if (*s == "dense")
+      r.storage = tl::logic::Storage::dense;
+    else if (*s == "sparse")
+      r.storage = tl::logic::Storage::sparse;
+    else if (*s != "auto")
+      TL_THROW(tl::ValueError, "--storage expects auto, dense or sparse, got '", *s, "'");
+  }
+  r.facts_dir = args.get("facts-dir");
+  r.output_dir = args.get("output-dir");
+  r.max_rounds = args.get_int("max-rounds", 1000000);
+  if (r.max_rounds < 1) TL_THROW(tl::ValueError, "--max-rounds must be at least 1, got ", r.max_rounds);
   r.threads = args.get_int("threads", 0);
   if (auto o = args.get("opt")) r.opt = tl::parse_opt_level(*o);
   const auto& pos = args.positional();
-  if (!r.help && pos.size() != 1) TL_THROW(tl::ValueError, "expected one PROGRAM.tl argument, got ", pos.size());
+  if (!r.help && pos.size() != 1)
+    TL_THROW(tl::ValueError, "expected one PROGRAM.tl argument, got ", pos.size());
   if (!pos.empty()) r.program = pos[0];
   return r;
 }
@@ -81,11 +113,15 @@ int cmd_run(int argc, char** argv) {
   RunArgs a = parse_args(argc, argv);
   if (a.help) {
     std::printf(
-        "usage: tlt run PROGRAM.tl [--input NAME=FILE.npy ...] [--output NAME=FILE.npy|FILE.tsv ...]\n"
-        "                          [--facts NAME=FILE.tsv ...] [--query RELATION ...]\n\n"
+        "usage: tlt run PROGRAM.tl [--input NAME=FILE.npy ...] [--weights FILE.safetensors ...]\n"
+        "                          [--output NAME=FILE.npy|FILE.tsv ...]\n"
+        "                          [--facts NAME=FILE.tsv ...] [--query RELATION ...]\n"
+        "                          [--facts-dir DIR] [--output-dir DIR] [--max-rounds N]\n\n"
         "Runs a .tl program: tensor equations on the --input tensors, then Datalog rules to a fixpoint.\n"
-        "Symbols in facts map to indices in order of first appearance. Without --output or --query it\n"
-        "prints every equation's tensor and the answers of the program's own queries (`R(x, y)?`).\n\n%s",
+        "Symbols in facts map to indices in order of first appearance. `.input R` reads R.tsv from the\n"
+        "facts dir unless --facts R=FILE names it; `.output R` writes R.tsv to --output-dir (or prints it).\n"
+        "Without --output or --query it prints every equation's tensor and the answers of the program's\n"
+        "own queries (`R(x, y)?`).\n\n%s",
         flags_help(kFlags).c_str());
     return 0;
   }
@@ -96,15 +132,54 @@ int cmd_run(int argc, char** argv) {
   if (prog.has_equations()) {
     std::map<std::string, tl::Tensor> in;
     for (const auto& [name, file] : a.inputs) in[name] = tl::read_npy(file);
+    for (const auto& file : a.weights) {
+      auto st = tl::io::SafetensorsFile::open(file);
+      int bound = 0;
+      for (const auto& name : prog.param_names()) {
+        if (!st.find(name)) continue;
+        ++bound;
+        if (!in.count(name)) in[name] = st.load(name, tl::io::Convert::to_f32);
+      }
+      if (bound == 0)
+        TL_THROW(tl::ValueError, "--weights ", file, ": none of the program's params (",
+                 prog.param_names().size(), " declared) is in the file");
+    }
     tensors = prog.run(in, a.opt);
-  } else if (!a.inputs.empty()) {
-    TL_THROW(tl::ValueError, "--input given but '", a.program, "' has no tensor equations");
+  } else if (!a.inputs.empty() || !a.weights.empty()) {
+    TL_THROW(tl::ValueError, "--input/--weights given but '", a.program, "' has no tensor equations");
   }
 
   std::optional<tl::logic::Database> db;
   if (prog.has_rules_or_facts() || !a.facts.empty()) {
     for (const auto& [name, file] : a.facts) prog.add_facts(name, tl::logic::read_tsv(file));
-    db = prog.evaluate();
+    namespace fs = std::filesystem;
+    fs::path dir = a.facts_dir ? fs::path(*a.facts_dir) : fs::path(a.program).parent_path();
+    for (const auto& rel : prog.input_relations()) {
+      bool given = false;
+      for (const auto& f : a.facts) given = given || f.first == rel;
+      if (given) continue;
+      fs::path file = dir / (rel + ".tsv");
+      std::error_code ec;
+      if (!fs::exists(file, ec))
+        TL_THROW(tl::IoError, "'.input ", rel, "': cannot find '", file.string(),
+                 "' (use --facts-dir DIR or --facts ", rel, "=FILE)");
+      prog.add_facts(rel, tl::logic::read_tsv(file.string()));
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    db = prog.evaluate(a.max_rounds, a.storage);
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (a.stats)
+      std::fprintf(stderr, "# datalog: %.6f s, %d rounds, %d sparse strata, %d symbols\n", s, db->rounds,
+                   db->sparse_strata, db->symbols.size());
+  } else if (a.facts_dir || a.output_dir) {
+    TL_THROW(tl::ValueError, "--facts-dir/--output-dir given but '", a.program, "' has no relations");
+  }
+  if (db && a.output_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(*a.output_dir, ec);
+    if (ec) TL_THROW(tl::IoError, "--output-dir: cannot create '", *a.output_dir, "': ", ec.message());
+    for (const auto& rel : prog.output_relations())
+      tl::logic::write_tsv((std::filesystem::path(*a.output_dir) / (rel + ".tsv")).string(), db->tuples(rel));
   }
 
   for (const auto& [name, file] : a.outputs) {
@@ -131,6 +206,8 @@ int cmd_run(int argc, char** argv) {
     for (const auto& [name, t] : tensors) print_tensor(name, t);
     auto qs = prog.queries();
     for (size_t i = 0; i < qs.size(); ++i) print_tuples(qs[i], prog.answer(*db, i));
+    if (db && !a.output_dir)
+      for (const auto& rel : prog.output_relations()) print_tuples(rel, db->tuples(rel));
   }
   return 0;
 }

@@ -6,4 +6,7 @@ int cmd_einsum(int argc, char** argv);
 int cmd_graph(int argc, char** argv);
 int cmd_demo(int argc, char** argv);
 int cmd_run(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
+int cmd_forward(int argc, char** argv);
 }  // namespace tlt

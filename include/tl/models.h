@@ -1,0 +1,129 @@
+// Model families (src/models, one file each): a Hugging Face config.json mapped to tl::nn component configs,
+// the forward graph those components build, and the checkpoint weights bound to it by their Hugging Face
+// names.
+//
+//   auto m = tl::models::load_model("tests/fixtures/models/llama");   // config.json + model.safetensors
+//   Tensor logits = m->forward({.ids = ids}).at("logits");           // [batch, seq, vocab]
+//   std::vector<int64_t> next = m->generate_greedy({1, 2, 3}, 32);   // 32 new ids
+//
+// The graph is the weight specification: the names and shapes a family expects are the graph's params, so a
+// checkpoint that lacks one, holds an unexpected one, or holds one with another shape is refused with the
+// name, the expected and the actual shape (all problems in one message). Config fields that change the math
+// and are not implemented (an unknown rope_scaling type, an unsupported hidden_act, ...) are refused by name,
+// never ignored. Graphs have static shapes, so the model compiles one executor per input shape and caches it.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tl/graph.h"
+#include "tl/io/hf_config.h"
+#include "tl/runtime.h"
+#include "tl/tensor.h"
+
+namespace tl::models {
+
+// One forward pass's inputs; which fields a family reads is listed by Model::input_kinds().
+struct Batch {
+  Tensor ids;          // [batch, seq] i64 or i32: token ids (T5: encoder ids)
+  Tensor mask;         // [batch, seq] optional, nonzero = real token, 0 = padding (BERT, T5 encoder)
+  Tensor type_ids;     // [batch, seq] optional (BERT token types; zeros when absent)
+  Tensor decoder_ids;  // [batch, tgt] (T5 decoder input, starting with decoder_start_token_id)
+  Tensor pixels;       // [batch, channels, H, W] f32, already normalised (ViT)
+};
+
+struct WeightSpec {
+  std::string name;  // the Hugging Face checkpoint name
+  Shape shape;
+};
+
+class Model {
+ public:
+  virtual ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // "llama", "mistral", "mixtral", "gpt2", "bert", "vit", "t5".
+  virtual std::string family() const = 0;
+  // True for causal language models (generate_greedy works); T5 generates through its decoder too.
+  virtual bool can_generate() const = 0;
+  // The forward graph for inputs shaped like `b` (only shapes are read). Outputs: "hidden" (the last hidden
+  // state after the final norm: [batch, seq, d_model]) and, where the family has a head, "logits"
+  // ([batch, seq, vocab]; ViT: [batch, num_labels]); BERT adds "pooler" [batch, d_model] when it has one.
+  virtual Graph build_graph(const Batch& b) const = 0;
+
+  const io::HfConfig& config() const { return config_; }
+  // Expected weights (name and shape), sorted by name: the params of the graph for a one-token batch.
+  std::vector<WeightSpec> expected_weights() const;
+  // The bound weights by checkpoint name (f32; zero-copy views into the mapped file where possible).
+  const std::map<std::string, Tensor>& weights() const { return weights_; }
+  int64_t parameter_count() const;
+
+  // Validates `b` (ids in [0, vocab), dtypes, matching shapes; ShapeError/ValueError naming the field),
+  // compiles (or reuses) the executor for its shape and runs it.
+  std::map<std::string, Tensor> forward(const Batch& b);
+  // Greedy decoding: appends `n_new` argmax tokens to `prompt` and returns only the new ones.
+  // LLaMA / Mistral / Mixtral decode with a KV cache (nn::KvCache: the prompt in one step, then one token per
+  // step against the cached keys/values) unless use_cache is false. GPT-2 and T5 recompute the whole sequence
+  // for every token (their attention is built from nn::sdpa with their own projection names, which the cache
+  // glue does not cover yet), so their cost per token grows with the length.
+  // T5: `prompt` is the encoder input; decoding starts from decoder_start_token_id.
+  std::vector<int64_t> generate_greedy(const std::vector<int64_t>& prompt, int n_new, bool use_cache = true);
+  // Whether generate_greedy can use a KV cache for this family.
+  virtual bool has_kv_cache() const { return false; }
+  // KV-cache decoding (families with has_kv_cache()): the layers' attention prefixes and cache sizes, and the
+  // graph for `b`'s new tokens after `past` cached ones, with inputs "<prefix>.past_key/.past_value" and
+  // outputs "<prefix>.key_new/.value_new" per layer (nn::cached_attention) beside "logits" and "hidden".
+  struct KvSpec {
+    std::vector<std::string> prefixes;  // one per layer
+    int64_t kv_heads = 0, head_dim = 0;
+  };
+  virtual KvSpec kv_spec() const;
+  virtual Graph build_step_graph(const Batch& b, int64_t past) const;
+
+  // Writes the weights back as one safetensors file with their Hugging Face names (round-trips exactly).
+  void save(const std::string& path) const;
+
+  // Number of compiled executors (one per distinct input shape); for tests.
+  size_t compiled_shapes() const { return executors_.size(); }
+
+ protected:
+  explicit Model(io::HfConfig config) : config_(std::move(config)) {}
+  // Checks `w` against expected_weights() and keeps it; throws on any missing/extra/mis-shaped weight.
+  // `ignorable` names checkpoint entries that are not weights (e.g. BERT's "embeddings.position_ids").
+  void bind_weights(std::map<std::string, Tensor> w, const std::vector<std::string>& ignorable = {});
+  virtual void check_batch(const Batch& b) const = 0;
+  // The smallest valid batch (one token; ViT: one image; T5: one encoder and one decoder token), whose graph
+  // holds every parameter: expected_weights() reads it.
+  virtual Batch example_batch() const;
+  // Token range check shared by the text families: ids [batch, seq] integer, each in [0, vocab).
+  static void check_ids(const Tensor& ids, int64_t vocab, const char* what);
+
+  io::HfConfig config_;
+
+ private:
+  friend std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights);
+  std::map<std::string, Tensor> weights_;
+  Executor& executor_for(const std::string& key, const std::function<Graph()>& build);
+  std::vector<int64_t> generate_cached(const std::vector<int64_t>& prompt, int n_new);
+  std::map<std::string, std::unique_ptr<Executor>> executors_;  // by input-shape key
+};
+
+// Reads <dir>/config.json, picks the family from "model_type" (ValueError listing the supported ones) and
+// loads <dir>/model.safetensors or the sharded model.safetensors.index.json.
+std::unique_ptr<Model> load_model(const std::string& dir);
+// Same from a parsed config and weights already in memory (names as in the checkpoint).
+std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights);
+std::vector<std::string> supported_model_types();
+
+// Sentence embeddings as sentence-transformers' Pooling(mean) + Normalize(): the mean of the last hidden
+// state over real (mask != 0) tokens, divided by its L2 norm (norm clamped at 1e-12 like torch's
+// F.normalize). hidden [batch, seq, d], mask [batch, seq] (undefined = all real) -> [batch, d].
+Tensor mean_pool_normalize(const Tensor& hidden, const Tensor& mask);
+// Runs `m` (an encoder: BERT) and pools: ids/mask [batch, seq] -> [batch, d_model].
+Tensor sentence_embeddings(Model& m, const Tensor& ids, const Tensor& mask);
+
+}  // namespace tl::models
