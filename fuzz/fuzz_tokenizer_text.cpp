@@ -1,5 +1,6 @@
 // Text through real tokenizers (GPT-2 byte-level BPE, Llama-3 regex + BPE, MiniLM WordPiece, the 32k
 // SentencePiece-style BPE): arbitrary bytes must give ids or a clear invalid-UTF-8 error, and the ids must decode.
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -10,8 +11,11 @@ namespace {
 const std::vector<tl::tok::Tokenizer>& tokenizers() {
   static const std::vector<tl::tok::Tokenizer> t = [] {
     std::vector<tl::tok::Tokenizer> v;
+    // TL_FUZZ_TOKENIZER_DIR: where the fixture tokenizers are when the binary runs away from its source tree.
+    const char* env = std::getenv("TL_FUZZ_TOKENIZER_DIR");
+    std::string dir = env ? std::string(env) + "/" : std::string(TL_SOURCE_DIR "/tests/fixtures/tokenizer/");
     for (const char* f : {"gpt2.json.gz", "llama3.json.gz", "minilm.json.gz", "sp-bpe-32k.json.gz"})
-      v.push_back(tl::tok::Tokenizer::from_file(std::string(TL_SOURCE_DIR "/tests/fixtures/tokenizer/") + f));
+      v.push_back(tl::tok::Tokenizer::from_file(dir + f));
     return v;
   }();
   return t;

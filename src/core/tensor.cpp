@@ -30,8 +30,9 @@ Shape contiguous_strides(std::span<const int64_t> s) {
   for (int i = int(s.size()) - 1; i >= 0; --i) {
     st[i] = acc;
     // A zero-size dim keeps the element count 0, but the strides of the other dims must still fit.
+    if (i == 0) break;
     int64_t d = std::max<int64_t>(s[i], 1);
-    if (i > 0 && acc > std::numeric_limits<int64_t>::max() / d)
+    if (acc > std::numeric_limits<int64_t>::max() / d)
       TL_THROW(ShapeError, "shape ", shape_str(s), " has strides that do not fit in 64 bits");
     acc *= d;
   }

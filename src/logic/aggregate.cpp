@@ -110,7 +110,8 @@ AggregateTable compute_aggregate(const Rule& r, const Aggregate& g, const Databa
 }
 
 void pad_domain(Database& db, int n) {
-  for (auto& [name, t] : db.relations) {
+  for (auto& entry : db.relations) {
+    Tensor& t = entry.second;  // not a structured binding: clang 14 cannot capture those in the lambda below
     if (t.rank() == 0 || t.size(0) == n) continue;
     Tensor bigger = Tensor::zeros(Shape(size_t(t.rank()), n), DType::boolean);  // [n]*arity
     for_each_index(t.shape(), [&](std::span<const int64_t> idx) {

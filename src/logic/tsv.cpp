@@ -26,8 +26,16 @@ std::vector<Tuple> parse_tsv(std::string_view text, const std::string& source) {
       if (tab == std::string_view::npos) break;
       s = tab + 1;
     }
-    for (size_t c = 0; c < t.size(); ++c)
+    for (size_t c = 0; c < t.size(); ++c) {
       if (t[c].empty()) TL_THROW(ParseError, source, ":", line, ": empty symbol in column ", c + 1);
+      // Control characters (a stray '\r' from a second CR, NUL ...) would not survive writing and reading the
+      // file back, so they are refused rather than kept inside a symbol (found by fuzz_tsv).
+      for (unsigned char ch : t[c])
+        if (ch < 0x20 || ch == 0x7f)
+          TL_THROW(ParseError, source, ":", line, ": control character 0x", "0123456789abcdef"[ch >> 4],
+                   "0123456789abcdef"[ch & 15], " in the symbol in column ", c + 1,
+                   " (expected printable text; columns are separated by tabs)");
+    }
     if (!out.empty() && t.size() != out.front().size())
       TL_THROW(ParseError, source, ":", line, ": expected ", out.front().size(),
                " tab-separated columns, got ", t.size());

@@ -152,6 +152,9 @@ TEST(LogicTsv, ParseFormatAndErrors) {
                                {"f.tsv:2:", "expected 2 tab-separated columns, got 1"});
   expect_error<tl::ParseError>([] { tl::logic::parse_tsv("a\t\n", "f.tsv"); },
                                {"f.tsv:1:", "empty symbol in column 2"});
+  // Found by fuzz_tsv (tests/fuzz/tsv/): a symbol ending in "\r\r" lost one '\r' per write/read round trip.
+  expect_error<tl::ParseError>([] { tl::logic::parse_tsv("a\tb\nc\td\r\r\n", "f.tsv"); },
+                               {"f.tsv:2:", "control character 0x0d", "column 2"});
   expect_error<tl::IoError>([] { tl::logic::read_tsv("/nonexistent.tsv"); }, {"/nonexistent.tsv"});
 }
 
