@@ -1,6 +1,8 @@
 // `tlt forward` end to end on the tiny model fixtures (tests/fixtures/models, scripts/gen_model_fixtures.py):
 // the written .npy equals Hugging Face's logits within 1e-4, and bad arguments fail with a message.
 #include <gtest/gtest.h>
+
+#include "cli_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,23 +16,8 @@
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result run_tlt(const std::string& args) {
-  std::string cmd = std::string(TLT_BINARY) + " " + args + " 2>&1 </dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using tl::cli_test::Result;
+using tl::cli_test::run_tlt;
 
 std::string models() {
   return std::string(TL_FIXTURE_DIR) + "/models/";

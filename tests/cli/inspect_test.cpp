@@ -1,6 +1,8 @@
 // `tlt inspect` end to end (the tlt built beside this test): help, text and JSON output, unknown preset.
 #include <gtest/gtest.h>
 
+#include "cli_util.h"
+
 #include <array>
 #include <cstdio>
 #include <string>
@@ -10,23 +12,8 @@
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run_tlt(const std::string& args) {
-  std::string cmd = std::string(TLT_BINARY) + " " + args + " 2>&1 </dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using tl::cli_test::Result;
+using tl::cli_test::run_tlt;
 
 TEST(CliInspect, Help) {
   Result r = run_tlt("inspect --help");

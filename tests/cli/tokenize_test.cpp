@@ -2,6 +2,8 @@
 // and errors (exit code 1, one line naming the problem).
 #include <gtest/gtest.h>
 
+#include "cli_util.h"
+
 #include <array>
 #include <cstdio>
 #include <string>
@@ -9,23 +11,8 @@
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result run(const std::string& args) {
-  std::string cmd = std::string(TLT_BINARY) + " " + args + " 2>&1 </dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  Result r{-1, ""};
-  if (!p) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using tl::cli_test::Result;
+Result run(const std::string& args) { return tl::cli_test::run_tlt(args); }
 
 const std::string kTok = std::string(TL_FIXTURE_DIR) + "/tokenizer/";
 
