@@ -123,8 +123,10 @@ void attention_into(const Tensor& q, const Tensor& k, const Tensor& v, const std
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
                  const AttentionSpec& spec);
 // Checks shapes (ShapeError naming the operand) and returns the output shape [b, h, sq, dv].
+// sq > sk is refused when `spec` is null or masks by position (causal, window, sparse: query i sits at position
+// sk - sq + i); unmasked attention (e.g. cross-attention with a longer decoder than encoder) allows it.
 Shape attention_shape(const Shape& q, const Shape& k, const Shape& v, const std::optional<Shape>& bias,
-                      const char* op = "attention");
+                      const char* op = "attention", const AttentionSpec* spec = nullptr);
 // How many (query tile, key tile) pairs the kernel computes / skips (for tests and the benchmark).
 std::pair<int64_t, int64_t> attention_tile_counts(int64_t sq, int64_t sk, const AttentionSpec& spec);
 }  // namespace tl::kernels

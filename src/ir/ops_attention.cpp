@@ -72,8 +72,9 @@ OpDef make_attention() {
     for (size_t i = 0; i < in.size(); ++i) require_float(in[i], i, op);
     std::optional<Shape> bias;
     if (in.size() == 4) bias = in[3].shape;
-    Shape out = kernels::attention_shape(in[0].shape, in[1].shape, in[2].shape, bias, op);
-    check_attention_spec(spec_of(at), in[1].shape[2], op);
+    const AttentionSpec spec = spec_of(at);
+    Shape out = kernels::attention_shape(in[0].shape, in[1].shape, in[2].shape, bias, op, &spec);
+    check_attention_spec(spec, in[1].shape[2], op);
     return ValueType{DType::f32, out};
   };
   d.attrs_to_json = [](const Attrs& a) {

@@ -70,16 +70,16 @@ Value padding_bias(Graph& g, Value keep) {
 SdpaResult sdpa(Graph& g, Value q, Value k, Value v, const SdpaOptions& o) {
   std::optional<Shape> bshape;
   if (o.bias) bshape = g.shape(*o.bias);
-  const Shape os = kernels::attention_shape(g.shape(q), g.shape(k), g.shape(v), bshape, "sdpa");
+  AttentionSpec spec;  // the position masks first: they decide whether sq > sk is allowed
+  spec.causal = o.causal;
+  spec.window = o.window;
+  spec.sparse = o.sparse;
+  const Shape os = kernels::attention_shape(g.shape(q), g.shape(k), g.shape(v), bshape, "sdpa", &spec);
   const int64_t B = os[0], H = os[1], SQ = os[2], DV = os[3];
   const int64_t HKV = g.shape(k)[1], SK = g.shape(k)[2], D = g.shape(q)[3];
   const float scale = o.scale ? *o.scale : float(1.0 / std::sqrt(double(D)));
   if (!std::isfinite(scale)) TL_THROW(ValueError, "[sdpa] scale = ", scale, " must be finite");
-  AttentionSpec spec;
   spec.scale = scale;
-  spec.causal = o.causal;
-  spec.window = o.window;
-  spec.sparse = o.sparse;
   check_attention_spec(spec, SK, "sdpa");
   const bool dropout = o.dropout.training && o.dropout.p > 0.0f;
   if (o.dropout.p < 0.0f || o.dropout.p >= 1.0f)

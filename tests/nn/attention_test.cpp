@@ -248,6 +248,35 @@ TEST(NnAttention, ShapeErrorsNameTheOperand) {
   EXPECT_THROW(padding_bias(g, g.input("keep", {2, 3, 4})), ShapeError);
 }
 
+// Unmasked attention may have more queries than keys (T5 cross-attention with a decoder longer than the encoder);
+// with a position mask (causal, window, sparse) sq > sk stays an error. Plain and fused against the double
+// reference (tolerance 1e-5 relative: fp32 dot products of length 4 and softmax over 3 keys).
+TEST(NnAttention, MoreQueriesThanKeysWhenUnmasked) {
+  Tensor qt = Tensor::empty({1, 2, 5, 4}), kt = Tensor::empty({1, 1, 3, 4}), vt = Tensor::empty({1, 1, 3, 4});
+  for (Tensor* t : {&qt, &kt, &vt})
+    for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = float(std::sin(0.7 * double(i) + t->numel()));
+  AttentionSpec spec;
+  spec.scale = 0.5f;
+  Tensor ref = ref::attention(qt, kt, vt, std::nullopt, spec);  // [1, 2, 5, 4]
+  for (AttentionImpl impl : {AttentionImpl::plain, AttentionImpl::fused}) {
+    Graph g;
+    Value q = g.input("q", qt.shape()), k = g.input("k", kt.shape()), v = g.input("v", vt.shape());
+    SdpaOptions o;
+    o.impl = impl;
+    o.scale = 0.5f;
+    g.output(sdpa(g, q, k, v, o).out, "y");
+    Tensor y = run_graph(g, {{"q", qt}, {"k", kt}, {"v", vt}}).at("y");
+    ASSERT_EQ(y.shape(), ref.shape());
+    for (int64_t i = 0; i < y.numel(); ++i)
+      EXPECT_NEAR(y.data<float>()[i], ref.data<float>()[i], 1e-5 * (1 + std::abs(ref.data<float>()[i])));
+  }
+  Graph g;
+  Value q = g.input("q", qt.shape()), k = g.input("k", kt.shape());
+  SdpaOptions causal;
+  causal.causal = true;
+  EXPECT_THROW(sdpa(g, q, k, k, causal), ShapeError);
+}
+
 // The fused op round-trips through the text and JSON forms with every attribute.
 TEST(NnAttention, FusedOpRoundTripsTextAndJson) {
   Graph g("rt");

@@ -160,7 +160,7 @@ float exp_shift_sum(float* x, int64_t n, float shift) {
 }  // namespace
 
 Shape attention_shape(const Shape& q, const Shape& k, const Shape& v, const std::optional<Shape>& bias,
-                      const char* op) {
+                      const char* op, const AttentionSpec* spec) {
   auto need4 = [&](const Shape& s, const char* what, const char* layout) {
     if (s.size() != 4)
       TL_THROW(ShapeError, "[", op, "] ", what, " must be ", layout, " (rank 4), got ", shape_str(s));
@@ -174,7 +174,8 @@ Shape attention_shape(const Shape& q, const Shape& k, const Shape& v, const std:
   if (v[0] != k[0] || v[1] != k[1] || v[2] != k[2])
     TL_THROW(ShapeError, "[", op, "] input 2 (v) has shape ", shape_str(v), ", expected [", k[0], ", ", k[1], ", ",
              k[2], ", v_dim] to match k's ", shape_str(k));
-  if (q[2] > k[2])
+  const bool by_position = !spec || spec->causal || spec->window > 0 || spec->sparse.pattern != AttentionPattern::none;
+  if (q[2] > k[2] && by_position)
     TL_THROW(ShapeError, "[", op, "] q has sq = ", q[2], " queries but k has only sk = ", k[2],
              " keys; expected sq <= sk (query i sits at position sk - sq + i)");
   const Shape scores{q[0], q[1], q[2], k[2]};
@@ -215,7 +216,7 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
   if (bias_in) detail::check_defined(op, "bias", *bias_in);
   std::optional<Shape> bshape;
   if (bias_in) bshape = bias_in->shape();
-  const Shape oshape = attention_shape(q_in.shape(), k_in.shape(), v_in.shape(), bshape, op);
+  const Shape oshape = attention_shape(q_in.shape(), k_in.shape(), v_in.shape(), bshape, op, &spec);
   detail::check_out(op, out, oshape, DType::f32);
   const int64_t B = oshape[0], H = oshape[1], SQ = oshape[2], DV = oshape[3];
   const int64_t HKV = k_in.shape()[1], SK = k_in.shape()[2], D = q_in.shape()[3];
@@ -323,7 +324,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::o
                  const AttentionSpec& spec) {
   std::optional<Shape> bs;
   if (bias) bs = bias->shape();
-  Tensor out = Tensor::empty(attention_shape(q.shape(), k.shape(), v.shape(), bs), DType::f32);
+  Tensor out = Tensor::empty(attention_shape(q.shape(), k.shape(), v.shape(), bs, "attention", &spec), DType::f32);
   attention_into(q, k, v, bias, spec, out);
   return out;
 }

@@ -13,7 +13,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::o
                  const AttentionSpec& spec) {
   std::optional<Shape> bs;
   if (bias) bs = bias->shape();
-  const Shape os = kernels::attention_shape(q.shape(), k.shape(), v.shape(), bs, "ref::attention");
+  const Shape os = kernels::attention_shape(q.shape(), k.shape(), v.shape(), bs, "ref::attention", &spec);
   check_attention_spec(spec, k.shape()[2], "ref::attention");
   const int64_t B = os[0], H = os[1], SQ = os[2], DV = os[3], SK = k.shape()[2], D = q.shape()[3];
   const int64_t group = H / k.shape()[1];
