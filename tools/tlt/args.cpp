@@ -1,6 +1,8 @@
 #include "args.h"
 
+#include <algorithm>
 #include <cctype>
+#include <exception>
 
 #include "tl/error.h"
 
@@ -88,6 +90,27 @@ std::string flags_help(const std::vector<FlagSpec>& specs) {
     r += "  " + names + std::string(names.size() < 26 ? 26 - names.size() : 1, ' ') + s.help + "\n";
   }
   return r;
+}
+
+std::vector<int64_t> parse_id_list(const std::string& s, const std::string& flag) {
+  std::vector<int64_t> ids;
+  size_t i = 0;
+  while (i <= s.size()) {
+    const size_t j = std::min(s.find(',', i), s.size());
+    const std::string t = s.substr(i, j - i);
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(t, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (t.empty() || used != t.size())
+      TL_THROW(tl::ValueError, flag, ": \"", t, "\" in \"", s, "\" is not an integer id");
+    ids.push_back(v);
+    i = j + 1;
+  }
+  return ids;
 }
 
 }  // namespace tlt

@@ -1,5 +1,6 @@
 // A small command-line parser: positional arguments plus flags with or without values, with aliases.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +30,9 @@ class Args {
   std::vector<std::string> pos_;
   std::map<std::string, std::vector<std::string>> vals_;
 };
+
+// "1,2,3" -> {1, 2, 3}; ValueError naming `flag` and the bad item.
+std::vector<int64_t> parse_id_list(const std::string& s, const std::string& flag);
 
 // "Usage" text for a command's flags.
 std::string flags_help(const std::vector<FlagSpec>& specs);

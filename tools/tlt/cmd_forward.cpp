@@ -28,27 +28,6 @@ const std::vector<FlagSpec> kFlags = {
     {{"-h", "--help"}, false, "show this help"},
 };
 
-std::vector<int64_t> parse_ids(const std::string& s) {
-  std::vector<int64_t> ids;
-  size_t i = 0;
-  while (i <= s.size()) {
-    const size_t j = std::min(s.find(',', i), s.size());
-    const std::string t = s.substr(i, j - i);
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(t, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (t.empty() || used != t.size())
-      TL_THROW(tl::ValueError, "--tokens: \"", t, "\" in \"", s, "\" is not an integer id");
-    ids.push_back(v);
-    i = j + 1;
-  }
-  return ids;
-}
-
 // Rows padded with 0 to the longest; mask 1 for real tokens. Returns {ids, mask, padded?}.
 std::pair<tl::Tensor, tl::Tensor> batch_of(const std::vector<std::vector<int64_t>>& rows, bool& padded) {
   size_t n = 0;
@@ -93,7 +72,7 @@ int cmd_forward(int argc, char** argv) {
   auto m = tl::models::load_model(dir);
 
   std::vector<std::vector<int64_t>> rows;
-  for (const auto& s : args.all("tokens")) rows.push_back(parse_ids(s));
+  for (const auto& s : args.all("tokens")) rows.push_back(parse_id_list(s, "--tokens"));
   if (args.has("text")) {
     const tl::tok::Tokenizer tok =
         tl::tok::Tokenizer::from_file((std::filesystem::path(dir) / "tokenizer.json").string());
@@ -121,7 +100,7 @@ int cmd_forward(int argc, char** argv) {
                " is causal and padding is not supported here: give sequences of equal length");
     if (fam == "t5") {
       std::vector<std::vector<int64_t>> dec;
-      for (const auto& s : args.all("decoder-tokens")) dec.push_back(parse_ids(s));
+      for (const auto& s : args.all("decoder-tokens")) dec.push_back(parse_id_list(s, "--decoder-tokens"));
       if (dec.empty()) dec.assign(rows.size(), {m->config().get_int("decoder_start_token_id", 0)});
       if (dec.size() != rows.size())
         TL_THROW(tl::ValueError, "--decoder-tokens given ", dec.size(), " times for ", rows.size(),

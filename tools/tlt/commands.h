@@ -9,4 +9,5 @@ int cmd_run(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_forward(int argc, char** argv);
+int cmd_generate(int argc, char** argv);
 }  // namespace tlt
