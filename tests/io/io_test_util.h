@@ -10,7 +10,9 @@
 #include <fstream>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
+#include "tl/error.h"
 #include "tl/npy.h"
 #include "tl/tensor.h"
 
@@ -94,6 +96,34 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
 inline std::string read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// One hostile file: its bytes and the fragments its IoError message must contain.
+struct Hostile {
+  const char* name;
+  std::string bytes;
+  std::vector<std::string> fragments;
+};
+
+// Writes each case to `tmp` as <name><ext>, opens it with `open`, and checks that it throws an IoError whose
+// message names the case's fragments, the file's path and the reader's tag (e.g. "[gguf]").
+template <class Open>
+void expect_hostile_files(TempDir& tmp, const std::vector<Hostile>& cases, const std::string& ext,
+                          const std::string& tag, Open open) {
+  for (const Hostile& h : cases) {
+    SCOPED_TRACE(h.name);
+    std::string path = tmp.write(std::string(h.name) + ext, h.bytes);
+    std::vector<std::string> frags = h.fragments;
+    frags.push_back(path);
+    frags.push_back(tag);
+    try {
+      open(path);
+      ADD_FAILURE() << "no error";
+    } catch (const IoError& e) {
+      std::string m = e.what();
+      for (const std::string& f : frags) EXPECT_NE(m.find(f), std::string::npos) << m << "\nmissing: " << f;
+    }
+  }
 }
 
 }  // namespace tl::test

@@ -41,33 +41,6 @@ Tensor bias_act(const Tensor& x, const Tensor& b, std::optional<UnaryOp> act) {
   return out;
 }
 
-Tensor scaled_masked_softmax(const Tensor& x, float scale, const std::optional<Tensor>& mask) {
-  const int ax = x.rank() - 1;
-  Tensor out = Tensor::empty(x.shape(), DType::f32);
-  std::optional<Tensor> m;
-  if (mask) m = mask->broadcast_to(x.shape());
-  Shape rows = x.shape();
-  rows[size_t(ax)] = 1;
-  const int64_t L = x.shape()[size_t(ax)];
-  for_each_index(rows, [&](std::span<const int64_t> i0) {
-    std::vector<int64_t> i(i0.begin(), i0.end());
-    std::vector<double> v(static_cast<size_t>(L));
-    double mx = -std::numeric_limits<double>::infinity();
-    bool nan = false;
-    for (int64_t k = 0; k < L; ++k) {
-      i[size_t(ax)] = k;
-      v[size_t(k)] = x.get(i) * double(scale) + (m ? m->get(i) : 0.0);
-      nan = nan || std::isnan(v[size_t(k)]);
-      mx = std::max(mx, v[size_t(k)]);
-    }
-    double sum = 0;
-    for (double& e : v) sum += (e = std::exp(e - mx));
-    for (int64_t k = 0; k < L; ++k) {
-      i[size_t(ax)] = k;
-      out.set(i, nan ? std::numeric_limits<double>::quiet_NaN() : std::isinf(mx) && mx < 0 ? 0.0 : v[size_t(k)] / sum);
-    }
-  });
-  return out;
-}
+// scaled_masked_softmax shares the softmax reference (softmax_norm_ref.cpp).
 
 }  // namespace tl::ref

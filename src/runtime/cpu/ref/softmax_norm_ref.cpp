@@ -1,4 +1,5 @@
-// Naive references for softmax, layer norm and RMS norm, in double, one row at a time via get/set.
+// Naive references for softmax (plain and the fused scaled+masked form), layer norm and RMS norm, in double,
+// one row at a time via get/set.
 #include <cmath>
 #include <limits>
 
@@ -6,7 +7,9 @@
 
 namespace tl::ref {
 
-Tensor softmax(const Tensor& x, int axis, const std::optional<Tensor>& mask) {
+namespace {
+// softmax(x * scale + mask) along `axis`; scale 1 is plain softmax (multiplying a double by 1 is exact).
+Tensor softmax_scaled(const Tensor& x, int axis, const std::optional<Tensor>& mask, double scale) {
   const int r = x.rank();
   const int ax = axis < 0 ? axis + r : axis;
   Tensor out = Tensor::empty(x.shape(), DType::f32);
@@ -22,7 +25,7 @@ Tensor softmax(const Tensor& x, int axis, const std::optional<Tensor>& mask) {
     bool nan = false;
     for (int64_t k = 0; k < L; ++k) {
       i[size_t(ax)] = k;
-      v[size_t(k)] = x.get(i) + (m ? m->get(i) : 0.0);
+      v[size_t(k)] = x.get(i) * scale + (m ? m->get(i) : 0.0);
       nan = nan || std::isnan(v[size_t(k)]);
       mx = std::max(mx, v[size_t(k)]);
     }
@@ -36,6 +39,15 @@ Tensor softmax(const Tensor& x, int axis, const std::optional<Tensor>& mask) {
     }
   });
   return out;
+}
+}  // namespace
+
+Tensor softmax(const Tensor& x, int axis, const std::optional<Tensor>& mask) {
+  return softmax_scaled(x, axis, mask, 1.0);
+}
+
+Tensor scaled_masked_softmax(const Tensor& x, float scale, const std::optional<Tensor>& mask) {
+  return softmax_scaled(x, x.rank() - 1, mask, double(scale));
 }
 
 namespace {
