@@ -65,7 +65,7 @@ ModelPreset llama(std::string name, std::string id, std::string cls, int64_t d, 
   p.head_dim = d / heads;
   p.d_ff = ff;
   p.max_positions = ctx;
-  p.norm = NormKind::rms_norm;
+  p.norm = NormType::rms_norm;
   p.norm_bias = false;
   p.pos = PosKind::rope;
   p.mlp = MlpKind::swiglu;
@@ -91,7 +91,7 @@ ModelPreset t5(std::string name, std::string id, int64_t d, int64_t ff, int64_t 
   p.d_ff = ff;
   p.max_positions = 512;
   p.rel_buckets = 32;
-  p.norm = NormKind::rms_norm;
+  p.norm = NormType::rms_norm;
   p.norm_bias = false;
   p.pos = PosKind::relative_bias;
   p.mlp = v11 ? MlpKind::gated_gelu : MlpKind::relu;
@@ -212,7 +212,7 @@ std::vector<ModelPreset> make_all() {
 }
 
 int64_t norm_params(const ModelPreset& p) {
-  return p.norm == NormKind::layer_norm && p.norm_bias ? 2 * p.d_model : p.d_model;
+  return p.norm == NormType::layer_norm && p.norm_bias ? 2 * p.d_model : p.d_model;
 }
 int64_t attn_params(const ModelPreset& p) {
   const int64_t d = p.d_model, q = p.n_heads * p.head_dim, kv = p.n_kv_heads * p.head_dim;
@@ -270,7 +270,7 @@ std::string arch_name(Arch a) {
   }
   return "?";
 }
-std::string norm_name(NormKind n) { return n == NormKind::layer_norm ? "layer_norm" : "rms_norm"; }
+std::string norm_name(NormType n) { return n == NormType::layer_norm ? "layer_norm" : "rms_norm"; }
 std::string pos_name(PosKind p) {
   switch (p) {
     case PosKind::learned: return "learned";

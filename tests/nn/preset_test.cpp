@@ -48,7 +48,7 @@ TEST(Presets, EveryCountEqualsTransformers) {
 
 TEST(Presets, ArchitectureFacts) {
   const auto& l = preset("llama-2-7b");
-  EXPECT_EQ(l.norm, NormKind::rms_norm);
+  EXPECT_EQ(l.norm, NormType::rms_norm);
   EXPECT_EQ(l.pos, PosKind::rope);
   EXPECT_EQ(l.mlp, MlpKind::swiglu);
   EXPECT_TRUE(l.causal);

@@ -10,10 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "tl/nn/norm.h"  // NormType
+
 namespace tl::nn {
 
 enum class Arch { encoder, decoder, encoder_decoder, vision_encoder };
-enum class NormKind { layer_norm, rms_norm };
 enum class PosKind { learned, rope, relative_bias };
 // MLP: plain two-matrix FFN with an activation, or gated (act(x W1) * (x W3)) W2 (SwiGLU / GeGLU).
 enum class MlpKind { gelu, gelu_new, relu, swiglu, gated_gelu };
@@ -41,7 +42,7 @@ struct ModelPreset {
   int64_t type_vocab = 0;     // BERT token types
   int64_t image_size = 0, patch_size = 0, channels = 0;  // ViT
   int64_t rel_buckets = 0;    // T5 relative position buckets (one bias table per stack, in layer 0)
-  NormKind norm = NormKind::layer_norm;
+  NormType norm = NormType::layer_norm;
   bool norm_bias = true;      // LayerNorm has a bias (beta)
   bool embed_norm = false;    // BERT: LayerNorm after the embeddings
   PosKind pos = PosKind::learned;
@@ -65,7 +66,7 @@ const ModelPreset& preset(const std::string& name);
 std::vector<std::string> preset_names();
 
 std::string arch_name(Arch a);
-std::string norm_name(NormKind n);
+std::string norm_name(NormType n);
 std::string pos_name(PosKind p);
 std::string mlp_name(MlpKind m);
 std::string routing_name(Routing r);
