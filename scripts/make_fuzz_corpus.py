@@ -3,7 +3,8 @@
 
 Usage: make_fuzz_corpus.py OUT_DIR [TLT_BINARY]   (without tlt: no graph seeds)
 Writes OUT_DIR/<target>/<name> for every target in fuzz/: einsum cases from tests/fixtures/einsum/cases.txt,
-.npy fixtures, JSON documents, .tl examples, TSV facts, and graph text/JSON printed by `tlt graph`.
+.npy fixtures, JSON documents, .tl examples, TSV facts, chat templates (tests/fixtures/chat/render.json), and
+graph text/JSON printed by `tlt graph`.
 """
 import ast
 import pathlib
@@ -53,6 +54,8 @@ for p in sorted((fx / "tokenizer").glob("*.json")):
 import json as _json
 for i, case in enumerate(_json.loads((fx / "tokenizer" / "parity.json").read_text())["corpus"][:64]):
     put("tokenizer_text", f"text{i}", case if isinstance(case, str) else _json.dumps(case))
+for name, text in _json.loads((fx / "chat" / "render.json").read_text(encoding="utf-8"))["templates"].items():
+    put("chat_template", name + ".jinja", text)
 for p in sorted((root / "examples").glob("*.tl")):
     put("tl", p.name, p.read_bytes())
     for form in ("text", "json") if tlt else ():
