@@ -2,6 +2,7 @@
 // (docs/gemm.md). All matrices are row-major with explicit leading dimensions.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace tl {
@@ -21,14 +22,43 @@ void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t
 void sgemm_naive(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// ---- Pre-packed right operand (constant weights) ----
+
+// op(B) [k, n] packed once into the blocked kernel's panel layout, for a right operand reused across many
+// products (a linear layer's weight W [out, in] used as x W^T: pack with trans_b = true, k = in, n = out).
+// It owns a copy, so it is safe by construction: later writes to the source are not seen (pack again after
+// changing the weights), and the source may be freed. Copies share the (immutable) packed data.
+class PackedB {
+ public:
+  PackedB() = default;
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+  bool empty() const { return !data_; }
+  int64_t bytes() const { return size_ * int64_t(sizeof(float)); }
+
+ private:
+  friend PackedB sgemm_pack_b(bool, int64_t, int64_t, const float*, int64_t);
+  friend void sgemm_packed(bool, int64_t, float, const float*, int64_t, const PackedB&, float, float*, int64_t);
+  std::shared_ptr<const float> data_;
+  int64_t k_ = 0, n_ = 0, kc_ = 0, size_ = 0;
+};
+
+// Packs op(B) (B is [k, n] with ldb >= n, or [n, k] with ldb >= k when trans_b). Throws ValueError on bad sizes.
+PackedB sgemm_pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb);
+
+// C[m, n] = alpha * op(A)[m, k] * B + beta * C with B pre-packed ([k, n] = b.k() x b.n()); same conventions
+// as sgemm. Always runs the blocked kernel, whatever backend is selected.
+void sgemm_packed(bool trans_a, int64_t m, float alpha, const float* a, int64_t lda, const PackedB& b, float beta,
+                  float* c, int64_t ldc);
+
 // Name of the active backend (e.g. "onednn", "openblas", "naive").
 std::string gemm_backend();
 
 // ---- Backend selection (benchmarks and tests compare candidates through these) ----
 
-// kAuto is the measured best per shape (docs/gemm.md): the AVX2 GEMV for m == 1 or n == 1, oneDNN's
-// dnnl_sgemm otherwise, and for batches a parallel loop of one-thread products (when the batch splits evenly
-// over the threads or is at least 4x their number).
+// kAuto is the measured best per shape (docs/gemm.md): the AVX2 GEMV for m == 1 or n == 1, the blocked
+// AVX2/FMA kernel (kBlocked) otherwise, and for batches a parallel loop of one-thread products (when the batch
+// splits evenly over the threads or is at least 4x their number).
 enum class GemmBackend {
   kAuto,
   kOneDnn,               // dnnl_sgemm (row-major, no packing)
@@ -36,6 +66,7 @@ enum class GemmBackend {
   kOneDnnMatmulNoCache,  // the same primitive created on every call (measures what the cache buys)
   kOpenBlas,             // cblas_sgemm, cblas_sgemv for m == 1 / n == 1
   kGemv,                 // hand-written AVX2 GEMV for m == 1 / n == 1, dnnl_sgemm otherwise
+  kBlocked,              // hand-written blocked GEMM (packed panels, 6x16 AVX2/FMA micro-kernel) for all shapes
   kNaive,                // sgemm_naive (slow; for tests)
 };
 
@@ -47,7 +78,7 @@ enum class BatchMode {
   kPrimitive, // one oneDNN batched matmul primitive (cached) for the whole batch
 };
 
-// Parses "auto", "onednn", "onednn_matmul", "onednn_matmul_nocache", "openblas", "gemv", "naive";
+// Parses "auto", "onednn", "onednn_matmul", "onednn_matmul_nocache", "openblas", "gemv", "blocked", "naive";
 // throws ValueError naming the valid choices otherwise.
 GemmBackend parse_gemm_backend(const std::string& name);
 std::string gemm_backend_name(GemmBackend b);

@@ -29,6 +29,7 @@ constexpr Name kBackends[] = {{"auto", int(GemmBackend::kAuto)},
                               {"onednn_matmul_nocache", int(GemmBackend::kOneDnnMatmulNoCache)},
                               {"openblas", int(GemmBackend::kOpenBlas)},
                               {"gemv", int(GemmBackend::kGemv)},
+                              {"blocked", int(GemmBackend::kBlocked)},
                               {"naive", int(GemmBackend::kNaive)}};
 constexpr Name kModes[] = {{"auto", int(BatchMode::kAuto)},
                            {"serial", int(BatchMode::kSerial)},
@@ -93,7 +94,7 @@ BatchMode get_batch_mode() {
 
 std::string gemm_backend() {
   GemmBackend b = get_gemm_backend();
-  if (b == GemmBackend::kAuto) return "onednn+gemv";  // dnnl_sgemm; AVX2 GEMV for m == 1 / n == 1
+  if (b == GemmBackend::kAuto) return "blocked+gemv";  // blocked kernel; AVX2 GEMV for m == 1 / n == 1
   return gemm_backend_name(b);
 }
 
@@ -158,6 +159,9 @@ void run_one(GemmBackend be, bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
                             be == GemmBackend::kOneDnnMatmul, threads))
         return;
       break;  // only oneDNN's reference implementation fits this layout: use dnnl_sgemm
+    case GemmBackend::kBlocked:
+      gd::blocked_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
+      return;
     case GemmBackend::kAuto:
     case GemmBackend::kGemv:
       if (m == 1) {  // c[0, :] = op(B)^T x with x = op(A)[0, :]
@@ -166,6 +170,10 @@ void run_one(GemmBackend be, bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
       }
       if (n == 1) {  // c[:, 0] = op(A) x with x = op(B)[:, 0]
         gd::gemv(m, k, alpha, a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb, beta, c, ldc, threads);
+        return;
+      }
+      if (be == GemmBackend::kAuto) {
+        gd::blocked_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
         return;
       }
       break;
@@ -232,6 +240,37 @@ void sgemm_batched(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_
   }
   for (int64_t i = 0; i < batch; ++i)
     run_one(be, ta, tb, m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb, beta, c + i * sc, ldc, nt);
+}
+
+// ---- pre-packed B ----
+
+PackedB sgemm_pack_b(bool tb, int64_t k, int64_t n, const float* b, int64_t ldb) {
+  check_dims("sgemm_pack_b", 0, n, k);
+  check_operand("sgemm_pack_b", "B", "ldb", b, tb, tb ? n : k, tb ? k : n, ldb, true);
+  PackedB p;
+  p.k_ = k;
+  p.n_ = n;
+  p.kc_ = gd::packed_b_kc();
+  p.size_ = gd::packed_b_size(k, n);
+  const size_t bytes = (size_t(p.size_) * sizeof(float) + 63) / 64 * 64;
+  float* d = static_cast<float*>(std::aligned_alloc(64, bytes));
+  if (!d) TL_THROW(InternalError, "[sgemm_pack_b] out of memory for ", bytes, " bytes");
+  p.data_ = std::shared_ptr<const float>(d, [](const float* q) { std::free(const_cast<float*>(q)); });
+  if (k > 0 && n > 0) gd::pack_b_whole(tb, k, n, b, ldb, p.kc_, d);
+  return p;
+}
+
+void sgemm_packed(bool ta, int64_t m, float alpha, const float* a, int64_t lda, const PackedB& b, float beta,
+                  float* c, int64_t ldc) {
+  if (b.empty()) TL_THROW(ValueError, "[sgemm_packed] B is an empty PackedB: expected one from sgemm_pack_b");
+  const int64_t n = b.n(), k = b.k();
+  check_dims("sgemm_packed", m, n, k);
+  check_operand("sgemm_packed", "A", "lda", a, ta, ta ? k : m, ta ? m : k, lda, true);
+  check_operand("sgemm_packed", "C", "ldc", c, false, m, n, ldc, true);
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc);
+  gd::blocked_sgemm_packed(ta, m, alpha, a, lda, gd::PackedBView{b.data_.get(), k, n, b.kc_}, beta, c, ldc,
+                           threads_here());
 }
 
 }  // namespace tl

@@ -32,4 +32,21 @@ void openblas_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alp
 void gemv(int64_t rows, int64_t k, float alpha, const float* m, int64_t row_stride, int64_t col_stride,
           const float* x, int64_t incx, float beta, float* y, int64_t incy, int threads);
 
+// The hand-written blocked GEMM (gemm_blocked.cpp): packed panels, 6x16 AVX2/FMA micro-kernel.
+void blocked_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads);
+
+// A whole op(B) [k, n] in the blocked kernel's layout: KC-row slices one after another, each slice made of
+// 16-column panels (the last one zero-padded), panel p of a slice with kc rows at slice + p * kc * 16.
+struct PackedBView {
+  const float* data;  // 64-byte aligned
+  int64_t k, n, kc;
+  int64_t slice_offset(int64_t pc) const { return pc * ((n + 15) / 16 * 16); }
+};
+void blocked_sgemm_packed(bool ta, int64_t m, float alpha, const float* a, int64_t lda, const PackedBView& b,
+                          float beta, float* c, int64_t ldc, int threads);
+int64_t packed_b_kc();                          // KC used for new packs
+int64_t packed_b_size(int64_t k, int64_t n);    // floats a pack needs (with slack)
+void pack_b_whole(bool tb, int64_t k, int64_t n, const float* b, int64_t ldb, int64_t kc, float* dst);
+
 }  // namespace tl::gemm_detail

@@ -49,7 +49,7 @@ inline const std::vector<GemmBackend>& all_backends() {
   static const std::vector<GemmBackend> v = {GemmBackend::kAuto,         GemmBackend::kOneDnn,
                                              GemmBackend::kOneDnnMatmul, GemmBackend::kOneDnnMatmulNoCache,
                                              GemmBackend::kOpenBlas,     GemmBackend::kGemv,
-                                             GemmBackend::kNaive};
+                                             GemmBackend::kBlocked,      GemmBackend::kNaive};
   return v;
 }
 
