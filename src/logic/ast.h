@@ -27,6 +27,21 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 enum class ExprKind { number, name, ref, call, neg, add, sub, product };
 
+// A keyword argument of an op call (`causal=true`, `shape=[1, 8, 64]`, `act=silu`, `eps=1e-05`): the value as
+// written; the equation compiler converts it to the op's typed attribute through the op registry's codec.
+struct KwValue {
+  enum Kind { number, boolean, string, list } kind = number;
+  std::string text;                  // number: as written (with its sign); string: the contents or identifier
+  bool flag = false;                 // boolean
+  std::vector<std::string> items;    // list: the numbers as written
+  Loc loc;
+};
+struct KwArg {
+  std::string name;
+  KwValue value;
+  Loc loc;
+};
+
 struct Factor {
   ExprPtr expr;
   bool divide = false;  // `/ expr` (else a juxtaposed or `*` factor, joined by einsum)
@@ -39,6 +54,7 @@ struct Expr {
   std::string name;              // name (a dim used as a scalar), ref (tensor), call (function)
   std::vector<IndexTerm> index;  // ref
   std::vector<ExprPtr> args;     // call arguments; neg: 1; add/sub: 2
+  std::vector<KwArg> kwargs;     // call: keyword arguments (make it an op call on whole tensors)
   std::vector<Factor> factors;   // product
 };
 
@@ -53,6 +69,11 @@ struct Equation {
   Loc loc;
 };
 
+struct RelIo {  // a name in `.input R`, `.output R` or `output T`
+  std::string name;
+  Loc loc;
+};
+
 struct DimDecl {
   std::string name;
   long long value = 0;
@@ -63,6 +84,12 @@ struct ConstDecl {  // `const T = 0.5`: a named real scalar for equations
   std::string name;
   double value = 0;
   Loc loc;
+  // `const C: f32[2, 3] = [1, 2, 3, 4, 5, 6]`: a tensor constant (row-major values; inf, -inf, nan,
+  // true, false allowed), referenced like a declared tensor. `typed` tells the two forms apart.
+  bool typed = false;
+  std::string dtype;
+  std::vector<long long> shape;
+  std::vector<KwValue> values;
 };
 
 struct ShapeItem {  // a dim name or a literal size
@@ -74,6 +101,7 @@ struct ShapeItem {  // a dim name or a literal size
 struct TensorDecl {
   bool is_param = false;
   std::string name;
+  std::string dtype;  // `input ids: i64[1, 8]`; empty = f32
   std::vector<ShapeItem> shape;
   Loc loc;
 };
@@ -90,10 +118,6 @@ struct RelDecl {
   Loc loc;
 };
 
-struct RelIo {
-  std::string name;
-  Loc loc;
-};
 
 struct Term {
   bool is_var = false;  // bare names in rules and queries are variables; in facts, symbols
@@ -140,6 +164,7 @@ struct ProgramAst {
   std::vector<ConstDecl> consts;
   std::vector<TensorDecl> decls;
   std::vector<Equation> equations;
+  std::vector<RelIo> tensor_outputs;  // `output logits, hidden`: only these are graph outputs (default: all)
   std::vector<Atom> facts;
   std::vector<Rule> rules;
   std::vector<Atom> queries;

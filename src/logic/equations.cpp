@@ -41,11 +41,22 @@ class EquationCompiler {
     for (const auto& c : p_.consts) {
       if (dims_.count(c.name) || consts_.count(c.name))
         TL_THROW(ValueError, where(p_.source, c.loc), "'", c.name, "' declared twice (as a dim or const)");
-      consts_[c.name] = c.value;
+      if (!c.typed) consts_[c.name] = c.value;
     }
     for (const auto& d : p_.decls) declare(d);
+    for (const auto& c : p_.consts)
+      if (c.typed) declare_const(c);
     for (const auto& e : p_.equations) equation(e);
-    for (const auto& name : defined_order_) g_.output(tensors_.at(name).v, name);
+    if (p_.tensor_outputs.empty()) {
+      for (const auto& name : defined_order_) g_.output(tensors_.at(name).v, name);
+    } else {
+      for (const auto& o : p_.tensor_outputs) {
+        auto it = tensors_.find(o.name);
+        if (it == tensors_.end())
+          TL_THROW(ValueError, where(p_.source, o.loc), "output '", o.name, "' is not a declared or defined tensor");
+        g_.output(it->second.v, o.name);
+      }
+    }
     return std::move(g_);
   }
 
@@ -67,8 +78,74 @@ class EquationCompiler {
                  d.name, "' (declare it with: dim ", s.name, " = SIZE)");
       shape.push_back(it->second);
     }
-    Value v = d.is_param ? g_.param(d.name, shape) : g_.input(d.name, shape);
+    DType dt = d.dtype.empty() ? DType::f32 : dtype_from_name(d.dtype);
+    Value v = d.is_param ? g_.param(d.name, dt, shape) : g_.input(d.name, dt, shape);
     tensors_[d.name] = Defined{v, d.loc, true};
+  }
+
+  void declare_const(const ConstDecl& c) {
+    if (tensors_.count(c.name))
+      TL_THROW(ValueError, where(p_.source, c.loc), "tensor '", c.name, "' declared twice");
+    if (!is_valid_value_name(c.name))
+      TL_THROW(ValueError, where(p_.source, c.loc), "bad tensor name '", c.name, "'");
+    tensors_[c.name] = Defined{g_.constant(const_tensor(c, p_.source), c.name), c.loc, true};
+  }
+
+  // `op(A, B, key=value)` on whole tensors (bare names): an op of the graph IR, not an index expression.
+  bool is_op_call(const Expr& e) const {
+    if (e.kind != ExprKind::call) return false;
+    if (!e.kwargs.empty()) return true;
+    if (!is_equation_function(e.name) && is_registered_op(e.name)) return true;
+    if (e.args.empty()) return false;
+    for (const auto& a : e.args)
+      if (a->kind != ExprKind::name || !tensors_.count(a->name)) return false;
+    return true;
+  }
+
+  // Y[i, j, k] = op(A, B, key=value): the left-hand side's indices name the output's axes.
+  void op_equation(const Equation& eq) {
+    const Expr& e = *eq.rhs;
+    const std::string at = where(p_.source, e.loc);
+    OpCall oc = resolve_op_call(e, p_.source);
+    std::vector<Value> ins;
+    for (size_t i = 0; i < e.args.size(); ++i) {
+      const Expr& a = *e.args[i];
+      if (a.kind != ExprKind::name)
+        TL_THROW(ParseError, where(p_.source, a.loc), "op '", e.name, "': argument ", i,
+                 " must be a whole tensor (a bare name such as X, not an expression or X[i, j])");
+      auto it = tensors_.find(a.name);
+      if (it == tensors_.end())
+        TL_THROW(ParseError, where(p_.source, a.loc), "op '", e.name, "': argument ", i, " '", a.name,
+                 "' is not a declared or defined tensor");
+      ins.push_back(it->second.v);
+    }
+    if (eq.accum != Accum::assign || eq.norm_axis >= 0)
+      TL_THROW(ParseError, where(p_.source, eq.loc), "op call '", e.name,
+               "' must be assigned with '=' and no normalisation dot");
+    if (tensors_.count(eq.lhs))
+      TL_THROW(ValueError, where(p_.source, eq.loc), "'", eq.lhs,
+               "' is already defined; an op call defines a new tensor");
+    if (!is_valid_value_name(eq.lhs))
+      TL_THROW(ValueError, where(p_.source, eq.loc), "bad tensor name '", eq.lhs, "'");
+    Value v;
+    try {
+      v = g_.add_op(oc.kind, oc.attrs, ins);
+    } catch (const ShapeError& x) {
+      TL_THROW(ShapeError, at, "op '", e.name, "': ", x.what());
+    } catch (const ValueError& x) {
+      TL_THROW(ValueError, at, "op '", e.name, "': ", x.what());
+    }
+    const Shape& s = g_.shape(v);
+    if (s.size() != eq.lhs_index.size())
+      TL_THROW(ShapeError, where(p_.source, eq.loc), "op '", e.name, "' gives ", s.size(), " dims ", shape_str(s),
+               " but '", eq.lhs, "' is indexed with ", eq.lhs_index.size());
+    for (size_t i = 0; i < eq.lhs_index.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (eq.lhs_index[i].label == eq.lhs_index[j].label)
+          TL_THROW(ValueError, where(p_.source, eq.lhs_index[i].loc), "index '", eq.lhs_index[i].label,
+                   "' repeated on the left-hand side of '", eq.lhs, "'");
+    tensors_[eq.lhs] = Defined{v, eq.loc, false};
+    defined_order_.push_back(eq.lhs);
   }
 
   // ---- Per-equation label table
@@ -86,6 +163,9 @@ class EquationCompiler {
 
   // Walks the right-hand side: every tensor defined, ranks right, index sizes consistent.
   void check(const Expr& e) {
+    if (is_op_call(e))
+      TL_THROW(ParseError, where(p_.source, e.loc), "op call '", e.name,
+               "(...)' works on whole tensors and must be the whole right-hand side of its equation");
     switch (e.kind) {
       case ExprKind::ref: {
         auto it = tensors_.find(e.name);
@@ -125,6 +205,7 @@ class EquationCompiler {
   }
 
   void equation(const Equation& eq) {
+    if (is_op_call(*eq.rhs)) return op_equation(eq);
     names_.clear();
     sizes_.clear();
     size_from_.clear();
@@ -206,6 +287,9 @@ class EquationCompiler {
   // Reshapes a canonical value so it broadcasts against `to` (a canonical superset of its labels).
   Value align(const CV& x, const std::vector<int>& to) {
     if (x.labels == to) return x.v;
+    // Trailing axes broadcast as they are (NumPy aligns from the right): no reshape needed.
+    if (x.labels.size() <= to.size() && std::equal(x.labels.begin(), x.labels.end(), to.end() - x.labels.size()))
+      return x.v;
     Shape s;
     for (int id : to) s.push_back(std::count(x.labels.begin(), x.labels.end(), id) ? sizes_[id] : 1);
     return g_.reshape(x.v, s);
@@ -292,7 +376,15 @@ class EquationCompiler {
           if (!std::count(all.begin(), all.end(), id)) all.push_back(id);
       bool sum = proj_ == ReduceOp::sum || all.size() == kept.size();
       const std::vector<int>& out = sum ? kept : all;
-      if (ops.size() == 1 && labels[0] == out) {
+      // Two factors and nothing summed: an elementwise product (broadcast by name) is a `mul`, not an einsum.
+      auto canonical_order = [&](const std::vector<int>& ls) {
+        for (size_t i = 0; i < ls.size(); ++i)
+          if (lhs_pos(ls[i]) < 0 || (i && lhs_pos(ls[i]) <= lhs_pos(ls[i - 1]))) return false;
+        return true;
+      };
+      if (ops.size() == 2 && all.size() == kept.size() && canonical_order(labels[0]) && canonical_order(labels[1])) {
+        r = binary(BinaryOp::mul, CV{false, 0, ops[0], labels[0]}, CV{false, 0, ops[1], labels[1]});
+      } else if (ops.size() == 1 && labels[0] == out) {
         r.v = ops[0];
       } else {
         std::string spec;

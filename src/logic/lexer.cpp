@@ -1,4 +1,4 @@
-// The .tl lexer: identifiers, numbers, "strings", punctuation; '#' and '//' comments; newlines at depth 0.
+// The .tl lexer: identifiers (possibly dotted), numbers, "strings", punctuation; '#' and '//' comments; newlines at depth 0.
 #include "lexer.h"
 
 #include <cctype>
@@ -102,6 +102,13 @@ std::vector<Token> lex(std::string_view s, const std::string& source) {
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t j = i;
       while (j < s.size() && isid(s[j])) ++j;
+      // Dotted names (checkpoint weights such as model.layers.0.mlp.up_proj.weight): a '.' directly followed
+      // by a letter, digit or '_' continues the identifier. A normalised index (`q.]`), the dot ending a fact
+      // or rule (`P(a).`) and `.decl` at the start of a line are never followed that way.
+      while (j + 1 < s.size() && s[j] == '.' && isid(s[j + 1])) {
+        ++j;
+        while (j < s.size() && isid(s[j])) ++j;
+      }
       push(Tok::ident, std::string(s.substr(i, j - i)), loc);
       adv(j - i);
       continue;

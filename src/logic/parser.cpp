@@ -87,6 +87,7 @@ class Parser {
     if (t.text == "dim" && peek(1).kind == Tok::ident) return dim_decl(p);
     if (t.text == "const" && peek(1).kind == Tok::ident) return const_decl(p);
     if ((t.text == "input" || t.text == "param") && peek(1).kind == Tok::ident) return tensor_decl(p);
+    if (t.text == "output" && peek(1).kind == Tok::ident) return output_decl(p);
     if (peek(1).kind == Tok::lbracket) return equation(p);
     if (peek(1).kind == Tok::lparen) return logic_statement(p);
     fail(peek(1), "expected '[' (a tensor equation) or '(' (a fact or rule) after '" + t.text + "'");
@@ -103,10 +104,74 @@ class Parser {
     p.dims.push_back(std::move(d));
   }
 
+  // `output logits, hidden`: the tensors the program returns (default: every equation's tensor).
+  void output_decl(ProgramAst& p) {
+    next();
+    do {
+      const Token& n = expect(Tok::ident, "(a tensor name)");
+      p.tensor_outputs.push_back(RelIo{n.text, n.loc});
+    } while (accept(Tok::comma));
+    end_of_statement("an output declaration");
+  }
+
+  // `f32` in `input X: f32[2, 3]` / `const C: i64[4] = [...]`.
+  std::string dtype_name_after_colon() {
+    const Token& ty = expect(Tok::ident, "(a dtype: f32, f16, bf16, i32, i64 or bool)");
+    static const char* known[] = {"f32", "f16", "bf16", "i32", "i64", "bool"};
+    for (const char* k : known)
+      if (ty.text == k) return ty.text;
+    fail(ty, "unknown dtype '" + ty.text + "' (expected f32, f16, bf16, i32, i64 or bool)");
+  }
+
+  // One value of a typed constant or keyword argument: a number (optionally negative), inf/nan, true/false.
+  KwValue literal(const char* what) {
+    KwValue v;
+    v.loc = peek().loc;
+    bool neg = accept(Tok::minus);
+    const Token& t = peek();
+    if (t.kind == Tok::number || (t.kind == Tok::ident && (t.text == "inf" || t.text == "nan"))) {
+      next();
+      v.kind = KwValue::number;
+      v.text = (neg ? "-" : "") + t.text;
+      return v;
+    }
+    if (!neg && t.kind == Tok::ident && (t.text == "true" || t.text == "false")) {
+      next();
+      v.kind = KwValue::boolean;
+      v.flag = t.text == "true";
+      return v;
+    }
+    fail(t, std::string("expected ") + what + ", got " + tok_name(t.kind));
+  }
+
+  void typed_const(ConstDecl& c) {
+    c.typed = true;
+    c.dtype = dtype_name_after_colon();
+    expect(Tok::lbracket, "(the constant's shape)");
+    if (peek().kind != Tok::rbracket) {
+      do c.shape.push_back(integer("size"));
+      while (accept(Tok::comma));
+    }
+    expect(Tok::rbracket, "to close the shape");
+    expect(Tok::assign, "after the constant's type");
+    expect(Tok::lbracket, "(the constant's values, row-major)");
+    if (peek().kind != Tok::rbracket) {
+      do c.values.push_back(literal("a number, inf, nan, true or false"));
+      while (accept(Tok::comma));
+    }
+    expect(Tok::rbracket, "to close the values");
+  }
+
   void const_decl(ProgramAst& p) {
     ConstDecl c;
     c.loc = next().loc;
     c.name = expect(Tok::ident, "(the constant's name)").text;
+    if (accept(Tok::colon)) {
+      typed_const(c);
+      end_of_statement("a const declaration");
+      p.consts.push_back(std::move(c));
+      return;
+    }
     expect(Tok::assign, "after the constant's name");
     bool neg = accept(Tok::minus);
     const Token& v = expect(Tok::number, "(the constant's value)");
@@ -167,6 +232,7 @@ class Parser {
     d.is_param = kw.text == "param";
     d.loc = kw.loc;
     d.name = expect(Tok::ident, "(the tensor's name)").text;
+    if (accept(Tok::colon)) d.dtype = dtype_name_after_colon();
     expect(Tok::lbracket, "(the tensor's shape)");
     if (peek().kind != Tok::rbracket) {
       do {
@@ -328,8 +394,14 @@ class Parser {
       auto e = make(ExprKind::call, t.loc);
       e->name = t.text;
       if (peek().kind != Tok::rparen) {
-        do e->args.push_back(expr());
-        while (accept(Tok::comma));
+        do {
+          if (peek().kind == Tok::ident && peek(1).kind == Tok::assign) {
+            e->kwargs.push_back(kwarg());
+          } else {
+            if (!e->kwargs.empty()) fail(peek(), "a positional argument after keyword arguments");
+            e->args.push_back(expr());
+          }
+        } while (accept(Tok::comma));
       }
       expect(Tok::rparen, "to close the argument list");
       return e;
@@ -337,6 +409,39 @@ class Parser {
     auto e = make(ExprKind::name, t.loc);
     e->name = t.text;
     return e;
+  }
+
+  // `name=value` in an op call: a number, true/false, an identifier or "string" (a string), or [n, ...].
+  KwArg kwarg() {
+    KwArg k;
+    const Token& n = next();
+    k.name = n.text;
+    k.loc = n.loc;
+    next();  // '='
+    const Token& t = peek();
+    if (t.kind == Tok::lbracket) {
+      k.value.kind = KwValue::list;
+      k.value.loc = next().loc;
+      if (peek().kind != Tok::rbracket) {
+        do {
+          KwValue item = literal("a number in the list");
+          if (item.kind != KwValue::number) fail(t, "keyword '" + k.name + "': list items must be numbers");
+          k.value.items.push_back(item.text);
+        } while (accept(Tok::comma));
+      }
+      expect(Tok::rbracket, "to close the list");
+      return k;
+    }
+    if (t.kind == Tok::string ||
+        (t.kind == Tok::ident && t.text != "true" && t.text != "false" && t.text != "inf" && t.text != "nan")) {
+      next();
+      k.value.kind = KwValue::string;
+      k.value.text = t.text;
+      k.value.loc = t.loc;
+      return k;
+    }
+    k.value = literal("a value (number, true/false, name, \"string\" or [list])");
+    return k;
   }
 
   // `start:stop[:step]` after `p=`, each part optional, start/stop possibly negative. `:-` lexes as one
