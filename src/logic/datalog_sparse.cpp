@@ -50,9 +50,8 @@ constexpr uint64_t kMaxCsrKeys = uint64_t(1) << 24;
 
 class SparseStratum {
  public:
-  SparseStratum(const ProgramAst& p, const std::vector<const Rule*>& rules,
-                const std::set<std::string>& stratum, Database& db)
-      : p_(p), rules_(rules), stratum_(stratum), db_(db), n_(uint64_t(db.symbols.size())) {}
+  SparseStratum(const std::vector<const Rule*>& rules, const std::set<std::string>& stratum, Database& db)
+      : rules_(rules), stratum_(stratum), db_(db), n_(uint64_t(db.symbols.size())) {}
 
   void run(int max_rounds) {
     for (const Rule* r : rules_) {
@@ -282,7 +281,6 @@ class SparseStratum {
     join(0);
   }
 
-  const ProgramAst& p_;
   const std::vector<const Rule*>& rules_;
   const std::set<std::string>& stratum_;
   Database& db_;
@@ -319,7 +317,7 @@ double max_body_density(const std::vector<const Rule*>& rules, const Database& d
 
 void evaluate_stratum_sparse(const ProgramAst& p, const std::vector<const Rule*>& rules,
                              const std::set<std::string>& stratum, Database& db, int max_rounds) {
-  SparseStratum(p, rules, stratum, db).run(max_rounds);
+  SparseStratum(rules, stratum, db).run(max_rounds);
 }
 
 }  // namespace tl::logic

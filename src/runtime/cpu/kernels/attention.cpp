@@ -128,13 +128,22 @@ constexpr int64_t kTileQ = 64, kTileK = 64;
 
 namespace sv = tl::simd;
 
+// NaN when the row holds a NaN (max_raw alone would skip it and a row of NaN scores would look hidden).
 float row_max(const float* x, int64_t n) {
   sv::V m = sv::set1(-std::numeric_limits<float>::infinity());
+  unsigned nan = 0;
   int64_t c = 0;
-  for (; c + sv::kLanes <= n; c += sv::kLanes) m = sv::max_raw(sv::load(x + c), m);
+  for (; c + sv::kLanes <= n; c += sv::kLanes) {
+    const sv::V v = sv::load(x + c);
+    nan |= sv::mask_bits(sv::unord(v, v));
+    m = sv::max_raw(v, m);
+  }
   float r = sv::hmax_raw(m);
-  for (; c < n; ++c) r = std::max(r, x[c]);
-  return r;
+  for (; c < n; ++c) {
+    nan |= std::isnan(x[c]);
+    r = std::max(r, x[c]);
+  }
+  return nan ? std::numeric_limits<float>::quiet_NaN() : r;
 }
 
 // x[c] = exp(x[c] - shift) in place (-inf -> 0); returns the sum.
@@ -296,6 +305,11 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
             std::fill(sr, sr + cols, 0.0f);
             continue;
           }
+          if (std::isnan(mt)) {  // a NaN score: the row is NaN, as softmax makes it (l stays NaN from here on)
+            l[size_t(r)] = mt;
+            std::fill(sr, sr + cols, 0.0f);
+            continue;
+          }
           const float mn = std::max(m[size_t(r)], mt);
           const float corr = m[size_t(r)] == ninf ? 0.0f : std::exp(m[size_t(r)] - mn);
           const float sum = exp_shift_sum(sr, cols, mn);
@@ -312,9 +326,11 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
       }
       for (int64_t r = 0; r < rows; ++r) {
         float* dst = od + ((b * H + h) * SQ + i0 + r) * DV;
-        const float inv = l[size_t(r)] > 0.0f ? 1.0f / l[size_t(r)] : 0.0f;  // fully hidden row -> zeros
+        // l == 0: fully hidden row -> zeros. l NaN (a NaN or +inf score) -> NaN, as the plain softmax gives.
+        const bool hidden = l[size_t(r)] == 0.0f;
+        const float inv = hidden ? 0.0f : 1.0f / l[size_t(r)];
         const float* ar = acc.data() + r * DV;
-        for (int64_t c = 0; c < DV; ++c) dst[c] = l[size_t(r)] > 0.0f ? ar[c] * inv : 0.0f;
+        for (int64_t c = 0; c < DV; ++c) dst[c] = hidden ? 0.0f : ar[c] * inv;
       }
     }
   }

@@ -33,7 +33,8 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::o
           double x = dot * double(spec.scale) + (bb ? bb->get({b, h, i, j}) : 0.0);
           if (!attention_visible(spec, SK, p, j)) x = ninf;
           sc[size_t(j)] = x;
-          mx = std::max(mx, x);
+          if (std::isnan(x) || std::isnan(mx)) mx = std::numeric_limits<double>::quiet_NaN();  // NaN row, not hidden
+          else mx = std::max(mx, x);
         }
         if (mx == ninf) continue;  // fully hidden row: zeros
         double sum = 0;
