@@ -16,11 +16,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tl/graph.h"
 #include "tl/io/hf_config.h"
+#include "tl/nn/position.h"
 #include "tl/runtime.h"
 #include "tl/tensor.h"
 
@@ -65,11 +67,11 @@ class Model {
   // Validates `b` (ids in [0, vocab), dtypes, matching shapes; ShapeError/ValueError naming the field),
   // compiles (or reuses) the executor for its shape and runs it.
   std::map<std::string, Tensor> forward(const Batch& b);
-  // Greedy decoding: appends `n_new` argmax tokens to `prompt` and returns only the new ones.
-  // LLaMA / Mistral / Mixtral decode with a KV cache (nn::KvCache: the prompt in one step, then one token per
-  // step against the cached keys/values) unless use_cache is false. GPT-2 and T5 recompute the whole sequence
-  // for every token (their attention is built from nn::sdpa with their own projection names, which the cache
-  // glue does not cover yet), so their cost per token grows with the length.
+  // Greedy decoding: appends `n_new` argmax tokens to `prompt` and returns only the new ones (no stop tokens;
+  // include/tl/models/generate.h has sampling, stop tokens/strings, batches and streaming).
+  // LLaMA / Mistral / Mixtral / GPT-2 decode with a KV cache (the prompt in one step, then one token per step
+  // against the cached keys/values) unless use_cache is false; T5 runs its encoder once and caches the
+  // decoder's self-attention keys/values.
   // T5: `prompt` is the encoder input; decoding starts from decoder_start_token_id.
   std::vector<int64_t> generate_greedy(const std::vector<int64_t>& prompt, int n_new, bool use_cache = true);
   // Whether generate_greedy can use a KV cache for this family.
@@ -80,9 +82,31 @@ class Model {
   struct KvSpec {
     std::vector<std::string> prefixes;  // one per layer
     int64_t kv_heads = 0, head_dim = 0;
+    int64_t window = 0;         // sliding window (Mistral); 0: none. With a window the cache rolls (a ring).
+    int64_t max_positions = 0;  // max_position_embeddings / n_positions: where a cache without a window is full
+    std::optional<nn::RopeConfig> rope;  // RoPE families: decode graphs take per-row cos/sin tables
   };
   virtual KvSpec kv_spec() const;
   virtual Graph build_step_graph(const Batch& b, int64_t past) const;
+  // Batched decoding (include/tl/models/generate.h): `n` new tokens per row after `past` cache slots, with
+  // everything that differs per row or per step as inputs, so one graph serves every step of a given shape:
+  //   "ids" [b, n] i64; "positions" [b, n] i64 (learned positions) or "rope_cos" / "rope_sin"
+  //   [b, 1, n, rot/2] (RoPE, from nn::rope_tables); "attn_bias" [b, 1, n, past + n] (0 / -inf: padding,
+  //   causality and the window, since slots of a rolling cache are not in position order);
+  //   "<prefix>.past_key" / ".past_value" [b, hkv, past, hd] per layer when past > 0.
+  // Outputs "logits" [b, n, vocab] and "<prefix>.key_new" / ".value_new" [b, hkv, n, hd] per layer.
+  virtual Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const;
+  // The compiled executor for build_decode_graph(batch, n, past), cached like forward()'s.
+  Executor& decode_executor(int64_t batch, int64_t n, int64_t past);
+  // Encoder-decoder families (T5): the encoder alone (inputs "ids", "mask" [b, s]; output "encoder_hidden"
+  // [b, s, d]) and a decoder step for n new decoder tokens after `past` cached ones (inputs "decoder_ids"
+  // [b, n], "encoder_hidden", "mask", and per kv_spec() prefix "<prefix>.past_key/.past_value"
+  // [b, h, past, hd] when past > 0; outputs "logits" and "<prefix>.key_new/.value_new").
+  virtual bool is_encoder_decoder() const { return false; }
+  virtual Graph build_encoder_graph(int64_t batch, int64_t s) const;
+  virtual Graph build_decoder_step_graph(int64_t batch, int64_t s, int64_t n, int64_t past) const;
+  // An executor compiled once per key from build() and cached with forward()'s (generation's graphs).
+  Executor& compiled(const std::string& key, const std::function<Graph()>& build) { return executor_for(key, build); }
 
   // Writes the weights back as one safetensors file with their Hugging Face names (round-trips exactly).
   void save(const std::string& path) const;
@@ -108,12 +132,12 @@ class Model {
   friend std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights);
   std::map<std::string, Tensor> weights_;
   Executor& executor_for(const std::string& key, const std::function<Graph()>& build);
-  std::vector<int64_t> generate_cached(const std::vector<int64_t>& prompt, int n_new);
   std::map<std::string, std::unique_ptr<Executor>> executors_;  // by input-shape key
 };
 
 // Reads <dir>/config.json, picks the family from "model_type" (ValueError listing the supported ones) and
-// loads <dir>/model.safetensors or the sharded model.safetensors.index.json.
+// loads <dir>/model.safetensors or the sharded model.safetensors.index.json. A path ending in .gguf loads a
+// LLaMA-architecture GGUF file instead (tl/models/gguf_model.h).
 std::unique_ptr<Model> load_model(const std::string& dir);
 // Same from a parsed config and weights already in memory (names as in the checkpoint).
 std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights);

@@ -53,8 +53,10 @@ LlamaParams llama_params(const io::HfConfig& c, const std::string& family);
 // mlp(g, x [b, s, d], "model.layers.<i>") -> [b, s, d]
 using MlpBuilder = std::function<Value(Graph&, Value, const std::string&)>;
 // past < 0: the full forward (plain attention). past >= 0: a KV-cache step for b's tokens at positions
-// [past, past + seq) (nn::cached_attention per layer, prefix "model.layers.<i>.self_attn").
-Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, int64_t past = -1);
+// [past, past + seq) (nn::cached_attention per layer, prefix "model.layers.<i>.self_attn"). decode (with
+// past >= 0): Model::build_decode_graph's form, RoPE tables and the attention mask as inputs.
+Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, int64_t past = -1,
+                  bool decode = false);
 Model::KvSpec llama_kv_spec(const LlamaParams& p);
 void check_llama_batch(const LlamaParams& p, const Batch& b);
 

@@ -1,5 +1,6 @@
 // GPT-2 (GPT2LMHeadModel): learned absolute positions, pre-LayerNorm decoder, fused QKV projection, GELU
-// (tanh) MLP, LM head tied to the token embedding. GPT-2 stores its projections as Conv1D, i.e. [in, out]
+// (tanh) MLP, LM head tied to the token embedding. KV-cache decoding through Model::build_decode_graph
+// (positions gathered per row from wpe, the mask as an input). GPT-2 stores its projections as Conv1D, i.e. [in, out]
 // (the transpose of nn.Linear), so they are contracted as x W, not x W^T.
 //
 // Weights (HF names), d = n_embd, f = n_inner (default 4 d):
@@ -9,6 +10,7 @@
 //   transformer.h.<i>.attn.c_proj.weight [d, d] (+ bias)
 //   transformer.h.<i>.mlp.c_fc.weight [d, f] (+ bias)   transformer.h.<i>.mlp.c_proj.weight [f, d] (+ bias)
 //   transformer.ln_f.{weight,bias} [d]     (logits use wte: no lm_head.weight)
+#include <algorithm>
 #include <cmath>
 
 #include "common.h"
@@ -50,26 +52,56 @@ class Gpt2 final : public Model {
   std::string family() const override { return "gpt2"; }
   bool can_generate() const override { return true; }
 
-  Graph build_graph(const Batch& bt) const override {
+  Graph build_graph(const Batch& bt) const override { return graph(bt.ids.size(0), bt.ids.size(1), -1); }
+  bool has_kv_cache() const override { return true; }
+  KvSpec kv_spec() const override {
+    KvSpec k;
+    for (int64_t i = 0; i < layers_; ++i) k.prefixes.push_back("transformer.h." + std::to_string(i) + ".attn");
+    k.kv_heads = heads_;
+    k.head_dim = d_ / heads_;
+    k.max_positions = positions_;  // the learned table ends there
+    return k;
+  }
+  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const override {
+    return graph(batch, n, std::max<int64_t>(past, 0));
+  }
+
+ private:
+  // past < 0: the full forward (causal sdpa). past >= 0: Model::build_decode_graph's step for s new tokens
+  // after `past` cached ones (positions, mask and the cached keys/values are inputs).
+  Graph graph(int64_t b, int64_t s, int64_t past) const {
     Graph g("gpt2");
-    const int64_t b = bt.ids.size(0), s = bt.ids.size(1), hd = d_ / heads_;
-    Value ids = g.input("ids", DType::i64, {b, s});                              // [b, s]
-    Value wte = g.param("transformer.wte.weight", {vocab_, d_});                 // [vocab, d]
-    Value pos = nn::learned_positions(g, "transformer.wpe", positions_, d_, s);  // [s, d]
-    Value x = g.add(g.gather(wte, ids, 0), pos);                                 // [b, s, d]
+    const bool decode = past >= 0;
+    const int64_t hd = d_ / heads_;
+    Value ids = g.input("ids", DType::i64, {b, s});               // [b, s]
+    Value wte = g.param("transformer.wte.weight", {vocab_, d_});  // [vocab, d]
+    Value pos = decode ? nn::learned_positions_at(g, "transformer.wpe", positions_, d_,
+                                                  g.input("positions", DType::i64, {b, s}))  // [b, s, d]
+                       : nn::learned_positions(g, "transformer.wpe", positions_, d_, s);     // [s, d]
+    Value x = g.add(g.gather(wte, ids, 0), pos);                                              // [b, s, d]
     const nn::NormConfig ln = nn::NormConfig::layer(d_, eps_);
     const nn::FfnConfig mlp = nn::FfnConfig::plain(d_, d_ff_, act_);
     nn::SdpaOptions so;
-    so.causal = true;
+    so.causal = !decode;
     so.scale = scale_;
+    if (decode) so.bias = g.input("attn_bias", {b, 1, s, past + s});  // [b, 1, s, past + s]
     for (int64_t i = 0; i < layers_; ++i) {
       const std::string l = "transformer.h." + std::to_string(i);
-      Value h = nn::norm(g, x, l + ".ln_1", ln);                                           // [b, s, d]
-      Value qkv = conv1d(g, h, l + ".attn.c_attn", d_, 3 * d_);                            // [b, s, 3d]
-      Value q = split_heads(g, g.slice(qkv, 2, 0, d_), heads_, hd);                        // [b, h, s, hd]
-      Value k = split_heads(g, g.slice(qkv, 2, d_, 2 * d_), heads_, hd);                   // [b, h, s, hd]
-      Value v = split_heads(g, g.slice(qkv, 2, 2 * d_, 3 * d_), heads_, hd);               // [b, h, s, hd]
-      Value a = merge_heads(g, nn::sdpa(g, q, k, v, so).out);                              // [b, s, d]
+      Value h = nn::norm(g, x, l + ".ln_1", ln);                              // [b, s, d]
+      Value qkv = conv1d(g, h, l + ".attn.c_attn", d_, 3 * d_);               // [b, s, 3d]
+      Value q = split_heads(g, g.slice(qkv, 2, 0, d_), heads_, hd);           // [b, h, s, hd]
+      Value k = split_heads(g, g.slice(qkv, 2, d_, 2 * d_), heads_, hd);      // [b, h, s, hd]
+      Value v = split_heads(g, g.slice(qkv, 2, 2 * d_, 3 * d_), heads_, hd);  // [b, h, s, hd]
+      Value kall = k, vall = v;
+      if (decode) {
+        g.output(k, l + ".attn.key_new");
+        g.output(v, l + ".attn.value_new");
+        if (past > 0) {
+          kall = g.concat({g.input(l + ".attn.past_key", {b, heads_, past, hd}), k}, 2);    // [b, h, past + s, hd]
+          vall = g.concat({g.input(l + ".attn.past_value", {b, heads_, past, hd}), v}, 2);  // [b, h, past + s, hd]
+        }
+      }
+      Value a = merge_heads(g, nn::sdpa(g, q, kall, vall, so).out);                        // [b, s, d]
       x = g.add(x, conv1d(g, a, l + ".attn.c_proj", d_, d_));                              // [b, s, d]
       h = nn::norm(g, x, l + ".ln_2", ln);                                                 // [b, s, d]
       Value f = g.unary(nn::unary_of(mlp.act), conv1d(g, h, l + ".mlp.c_fc", d_, d_ff_));  // [b, s, f]

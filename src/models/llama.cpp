@@ -95,7 +95,7 @@ void check_llama_batch(const LlamaParams& p, const Batch& b) {
     TL_THROW(ValueError, "[", p.family, "] takes only ids (no mask, type_ids, decoder_ids or pixels)");
 }
 
-Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, int64_t past) {
+Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, int64_t past, bool decode) {
   Graph g(p.family);
   const int64_t batch = b.ids.size(0), seq = b.ids.size(1), d = p.d_model;
   Value ids = g.input("ids", DType::i64, {batch, seq});              // [b, s]
@@ -115,6 +115,16 @@ Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, i
   ao.qk_transform = [rope, offset](Graph& gg, Value q, Value k) {  // q [b, h, s, hd], k [b, kv, s, hd]
     return std::pair<Value, Value>{nn::rope(gg, q, rope, offset), nn::rope(gg, k, rope, offset)};
   };
+  if (decode) {  // Model::build_decode_graph: per-row positions and the whole mask come in as inputs
+    const int64_t half = rope.rot() / 2;
+    Value cos = g.input("rope_cos", {batch, 1, seq, half});  // [b, 1, s, rot/2]
+    Value sin = g.input("rope_sin", {batch, 1, seq, half});  // [b, 1, s, rot/2]
+    ao.qk_transform = [rope, cos, sin](Graph& gg, Value q, Value k) {
+      return std::pair<Value, Value>{nn::rope_apply(gg, q, cos, sin, rope), nn::rope_apply(gg, k, cos, sin, rope)};
+    };
+    ao.bias = g.input("attn_bias", {batch, 1, seq, offset + seq});  // [b, 1, s, past + s]
+    ac.with_causal(false).with_window(0);
+  }
   const nn::NormConfig rms = nn::NormConfig::rms(d, p.eps);
   for (int64_t i = 0; i < p.n_layers; ++i) {
     const std::string l = "model.layers." + std::to_string(i);
@@ -139,6 +149,9 @@ Model::KvSpec llama_kv_spec(const LlamaParams& p) {
     k.prefixes.push_back("model.layers." + std::to_string(i) + ".self_attn");
   k.kv_heads = p.n_kv_heads;
   k.head_dim = p.head_dim;
+  k.window = p.window;
+  k.max_positions = p.rope.max_position_embeddings;
+  k.rope = p.rope;
   return k;
 }
 
@@ -159,6 +172,13 @@ class Llama final : public Model {
     return llama_graph(
         p_, b, [this](Graph& g, Value x, const std::string& l) { return nn::ffn(g, x, l + ".mlp", ffn_); },
         past);
+  }
+  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const override {
+    Batch b;
+    b.ids = Tensor::zeros({batch, n}, DType::i64);  // only its shape is read
+    return llama_graph(
+        p_, b, [this](Graph& g, Value x, const std::string& l) { return nn::ffn(g, x, l + ".mlp", ffn_); },
+        past, /*decode=*/true);
   }
 
  protected:

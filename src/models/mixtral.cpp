@@ -41,6 +41,16 @@ class Mixtral final : public Model {
         },
         past);
   }
+  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const override {
+    Batch b;
+    b.ids = Tensor::zeros({batch, n}, DType::i64);  // only its shape is read
+    return llama_graph(
+        p_, b,
+        [this](Graph& g, Value x, const std::string& l) {
+          return nn::moe_block(g, x, l + ".block_sparse_moe", moe_).y;  // [b, s, d]
+        },
+        past, /*decode=*/true);
+  }
 
  protected:
   void check_batch(const Batch& b) const override {

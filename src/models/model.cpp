@@ -1,5 +1,5 @@
 // The family-independent part of a model: loading (config + safetensors), weight checking by name and shape,
-// the per-shape executor cache, greedy decoding, saving, and sentence-embedding pooling.
+// the per-shape executor cache, greedy decoding (through generate.cpp), saving, and sentence-embedding pooling.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -10,6 +10,8 @@
 #include "tl/error.h"
 #include "tl/io/safetensors.h"
 #include "tl/models.h"
+#include "tl/models/generate.h"
+#include "tl/models/gguf_model.h"
 #include "tl/nn/kv_cache.h"
 
 namespace tl::models {
@@ -181,6 +183,19 @@ Executor& Model::executor_for(const std::string& key, const std::function<Graph(
   return *executors_.emplace(key, std::move(ex)).first->second;
 }
 
+Graph Model::build_decode_graph(int64_t, int64_t, int64_t) const {
+  TL_THROW(ValueError, "[", family(), "] has no KV-cache decoding");
+}
+Executor& Model::decode_executor(int64_t batch, int64_t n, int64_t past) {
+  return executor_for("decode:" + std::to_string(batch) + ":" + std::to_string(n) + ":" + std::to_string(past),
+                      [&] { return build_decode_graph(batch, n, past); });
+}
+Graph Model::build_encoder_graph(int64_t, int64_t) const {
+  TL_THROW(ValueError, "[", family(), "] is not an encoder-decoder model");
+}
+Graph Model::build_decoder_step_graph(int64_t, int64_t, int64_t, int64_t) const {
+  TL_THROW(ValueError, "[", family(), "] is not an encoder-decoder model");
+}
 Graph Model::build_step_graph(const Batch&, int64_t) const {
   TL_THROW(ValueError, "[", family(), "] has no KV-cache decoding");
 }
@@ -204,63 +219,15 @@ std::map<std::string, Tensor> Model::forward(const Batch& b) {
   return ex.run(in);
 }
 
-namespace {
-int64_t argmax_last(const Tensor& logits) {  // logits [1, seq, vocab]: argmax of the last row (first on ties)
-  const int64_t s = logits.size(1), v = logits.size(2);
-  const Tensor row = logits.slice(1, s - 1, s).contiguous();
-  const float* p = row.data<float>();
-  int64_t best = 0;
-  for (int64_t i = 1; i < v; ++i)
-    if (p[i] > p[best]) best = i;
-  return best;
-}
-}  // namespace
-
-std::vector<int64_t> Model::generate_cached(const std::vector<int64_t>& prompt, int n_new) {
-  const KvSpec spec = kv_spec();
-  nn::KvCache cache({int64_t(spec.prefixes.size()), 1, spec.kv_heads, spec.head_dim,
-                     int64_t(prompt.size()) + std::max(n_new, 1)});
-  std::vector<int64_t> out, step = prompt;  // the tokens not yet in the cache
-  for (int i = 0; i < n_new; ++i) {
-    Batch b;
-    b.ids = Tensor::from_vector<int64_t>({1, int64_t(step.size())}, step);
-    check_batch(b);
-    const int64_t past = cache.length();
-    Executor& ex = executor_for("step:" + std::to_string(past) + ":" + detail::shape_key(b),
-                                [&] { return build_step_graph(b, past); });
-    std::map<std::string, Tensor> in{{"ids", b.ids}};
-    for (size_t l = 0; l < spec.prefixes.size(); ++l) cache.bind(int(l), spec.prefixes[l], in);
-    const auto res = ex.run(in);
-    for (size_t l = 0; l < spec.prefixes.size(); ++l) cache.append_from(int(l), spec.prefixes[l], res);
-    const int64_t next = argmax_last(res.at("logits"));
-    out.push_back(next);
-    step = {next};
-  }
-  return out;
-}
-
 std::vector<int64_t> Model::generate_greedy(const std::vector<int64_t>& prompt, int n_new, bool use_cache) {
   if (!can_generate())
     TL_THROW(ValueError, "[", family(), "] this model has no language-model head to generate with");
   if (prompt.empty()) TL_THROW(ValueError, "[", family(), "] generate: the prompt is empty");
   if (n_new < 0) TL_THROW(ValueError, "[", family(), "] generate: n_new must be >= 0, got ", n_new);
-  if (use_cache && has_kv_cache()) return generate_cached(prompt, n_new);
-  std::vector<int64_t> out;
-  const bool t5 = family() == "t5";
-  std::vector<int64_t> seq = t5 ? std::vector<int64_t>{config_.get_int("decoder_start_token_id", 0)} : prompt;
-  for (int i = 0; i < n_new; ++i) {
-    Batch b;
-    if (t5) {
-      b.ids = Tensor::from_vector<int64_t>({1, int64_t(prompt.size())}, prompt);
-      b.decoder_ids = Tensor::from_vector<int64_t>({1, int64_t(seq.size())}, seq);
-    } else {
-      b.ids = Tensor::from_vector<int64_t>({1, int64_t(seq.size())}, seq);
-    }
-    const int64_t next = argmax_last(forward(b).at("logits"));
-    out.push_back(next);
-    seq.push_back(next);
-  }
-  return out;
+  GenerationConfig c;  // greedy, no stop ids: exactly n_new tokens
+  c.max_new_tokens = n_new;
+  c.use_cache = use_cache;
+  return generate(*this, {prompt}, c).at(0).ids;
 }
 
 void Model::save(const std::string& path) const {
@@ -328,6 +295,7 @@ std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::stri
 
 std::unique_ptr<Model> load_model(const std::string& dir) {
   namespace fs = std::filesystem;
+  if (is_gguf_path(dir) && !fs::is_directory(dir)) return load_gguf_model(dir);  // src/models/gguf_model.cpp
   const io::HfConfig config = io::HfConfig::load(dir);
   std::string weights_path = dir;
   if (fs::is_directory(dir) && !fs::exists(fs::path(dir) / "model.safetensors") &&

@@ -62,42 +62,67 @@ class T5 final : public Model {
   bool can_generate() const override { return true; }
 
   Graph build_graph(const Batch& bt) const override {
+    return graph(bt.ids.size(0), bt.ids.size(1), bt.decoder_ids.size(1), Mode::full, 0);
+  }
+  bool is_encoder_decoder() const override { return true; }
+  Graph build_encoder_graph(int64_t b, int64_t s) const override { return graph(b, s, 0, Mode::encoder, 0); }
+  Graph build_decoder_step_graph(int64_t b, int64_t s, int64_t n, int64_t past) const override {
+    return graph(b, s, n, Mode::step, past);
+  }
+  KvSpec kv_spec() const override {
+    KvSpec k;
+    for (int64_t i = 0; i < dec_layers_; ++i)
+      k.prefixes.push_back("decoder.block." + std::to_string(i) + ".layer.0.SelfAttention");
+    k.kv_heads = heads_;
+    k.head_dim = hd_;
+    return k;
+  }
+
+ private:
+  enum class Mode { full, encoder, step };
+  // full: encoder + decoder (build_graph). encoder: the encoder alone, output "encoder_hidden". step: the
+  // decoder for t new tokens after `past` cached self-attention keys/values, the encoder output an input.
+  Graph graph(int64_t b, int64_t s, int64_t t, Mode mode, int64_t past) const {
     Graph g("t5");
-    const int64_t b = bt.ids.size(0), s = bt.ids.size(1), t = bt.decoder_ids.size(1);
-    Value ids = g.input("ids", DType::i64, {b, s});              // [b, s]
     Value keep = g.input("mask", DType::f32, {b, s});            // [b, s]
-    Value dec_ids = g.input("decoder_ids", DType::i64, {b, t});  // [b, t]
     Value shared = g.param("shared.weight", {vocab_, d_});       // [vocab, d]
     Value pad = nn::padding_bias(g, keep);                       // [b, 1, 1, s]
     const nn::NormConfig rms = nn::NormConfig::rms(d_, eps_);
 
-    // Encoder.
-    Value x = g.gather(shared, ids, 0);  // [b, s, d]
-    nn::RelativeBiasConfig enc_rel = rel_;
-    enc_rel.set_bidirectional(true);
-    Value enc_bias =
-        g.add(nn::t5_relative_bias(g, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias",
-                                   enc_rel, s, s),
-              pad);  // [b, h, s, s]
-    for (int64_t i = 0; i < enc_layers_; ++i) {
-      const std::string l = "encoder.block." + std::to_string(i) + ".layer.";
-      Value h = nn::norm(g, x, l + "0.layer_norm", rms);
-      x = g.add(x, attend(g, h, h, l + "0.SelfAttention", enc_bias, false));
-      x = g.add(x, nn::ffn(g, nn::norm(g, x, l + "1.layer_norm", rms), l + "1.DenseReluDense", ffn_));
+    Value enc;  // [b, s, d]
+    if (mode == Mode::step) {
+      enc = g.input("encoder_hidden", {b, s, d_});
+    } else {
+      Value ids = g.input("ids", DType::i64, {b, s});  // [b, s]
+      Value x = g.gather(shared, ids, 0);              // [b, s, d]
+      nn::RelativeBiasConfig enc_rel = rel_;
+      enc_rel.set_bidirectional(true);
+      Value enc_bias =
+          g.add(nn::t5_relative_bias(g, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias",
+                                     enc_rel, s, s),
+                pad);  // [b, h, s, s]
+      for (int64_t i = 0; i < enc_layers_; ++i) {
+        const std::string l = "encoder.block." + std::to_string(i) + ".layer.";
+        Value h = nn::norm(g, x, l + "0.layer_norm", rms);
+        x = g.add(x, attend(g, h, h, l + "0.SelfAttention", enc_bias, false));
+        x = g.add(x, nn::ffn(g, nn::norm(g, x, l + "1.layer_norm", rms), l + "1.DenseReluDense", ffn_));
+      }
+      enc = nn::norm(g, x, "encoder.final_layer_norm", rms);  // [b, s, d]
+      g.output(enc, "encoder_hidden");
+      if (mode == Mode::encoder) return g;
     }
-    Value enc = nn::norm(g, x, "encoder.final_layer_norm", rms);  // [b, s, d]
-    g.output(enc, "encoder_hidden");
 
     // Decoder.
-    Value y = g.gather(shared, dec_ids, 0);  // [b, t, d]
+    Value dec_ids = g.input("decoder_ids", DType::i64, {b, t});  // [b, t]
+    Value y = g.gather(shared, dec_ids, 0);                      // [b, t, d]
     nn::RelativeBiasConfig dec_rel = rel_;
     dec_rel.set_bidirectional(false);
     Value dec_bias = nn::t5_relative_bias(g, "decoder.block.0.layer.0.SelfAttention.relative_attention_bias",
-                                          dec_rel, t, t);  // [1, h, t, t]
+                                          dec_rel, t, past + t, past);  // [1, h, t, past + t]
     for (int64_t i = 0; i < dec_layers_; ++i) {
       const std::string l = "decoder.block." + std::to_string(i) + ".layer.";
       Value h = nn::norm(g, y, l + "0.layer_norm", rms);
-      y = g.add(y, attend(g, h, h, l + "0.SelfAttention", dec_bias, true));
+      y = g.add(y, attend(g, h, h, l + "0.SelfAttention", dec_bias, true, mode == Mode::step ? past : -1));
       h = nn::norm(g, y, l + "1.layer_norm", rms);
       y = g.add(y, attend(g, h, enc, l + "1.EncDecAttention", pad, false));
       y = g.add(y, nn::ffn(g, nn::norm(g, y, l + "2.layer_norm", rms), l + "2.DenseReluDense", ffn_));
@@ -138,11 +163,23 @@ class T5 final : public Model {
  private:
   // T5Attention: q from x [b, sq, d], k/v from src [b, sk, d], no biases, no score scaling; bias [.., sq,
   // sk].
-  Value attend(Graph& g, Value x, Value src, const std::string& p, Value bias, bool causal) const {
+  // past >= 0 (decoder self-attention in a step graph): the new keys/values are outputs "<p>.key_new" /
+  // ".value_new" and, when past > 0, follow the inputs "<p>.past_key" / ".past_value" [b, h, past, hd].
+  Value attend(Graph& g, Value x, Value src, const std::string& p, Value bias, bool causal,
+               int64_t past = -1) const {
     const int64_t inner = heads_ * hd_;
     Value q = split_heads(g, nn::linear(g, x, p + ".q", d_, inner, false), heads_, hd_);    // [b, h, sq, hd]
     Value k = split_heads(g, nn::linear(g, src, p + ".k", d_, inner, false), heads_, hd_);  // [b, h, sk, hd]
     Value v = split_heads(g, nn::linear(g, src, p + ".v", d_, inner, false), heads_, hd_);  // [b, h, sk, hd]
+    if (past >= 0) {
+      g.output(k, p + ".key_new");
+      g.output(v, p + ".value_new");
+      if (past > 0) {
+        const int64_t b = g.shape(x)[0];
+        k = g.concat({g.input(p + ".past_key", {b, heads_, past, hd_}), k}, 2);    // [b, h, past + sq, hd]
+        v = g.concat({g.input(p + ".past_value", {b, heads_, past, hd_}), v}, 2);  // [b, h, past + sq, hd]
+      }
+    }
     nn::SdpaOptions so;
     so.scale = 1.0f;
     so.causal = causal;

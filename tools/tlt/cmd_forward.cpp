@@ -1,6 +1,7 @@
 // tlt forward MODEL (--tokens 1,2,3 ... | --text "..." ... | --pixels X.npy) [--decoder-tokens ...]
 //             [--output logits|hidden] -o OUT.npy
-// Runs a Hugging Face style model directory (config.json + safetensors) and writes [batch, seq, vocab] logits
+// Runs a Hugging Face style model directory (config.json + safetensors) or a LLaMA-architecture .gguf file
+// (its embedded vocabulary serves --text) and writes [batch, seq, vocab] logits
 // or [batch, seq, d_model] hidden states (ViT logits: [batch, labels]).
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "commands.h"
 #include "tl/error.h"
 #include "tl/models.h"
+#include "tl/models/gguf_model.h"
 #include "tl/npy.h"
 #include "tl/tokenizer.h"
 
@@ -56,7 +58,8 @@ int cmd_forward(int argc, char** argv) {
         "Runs a Hugging Face style model directory (config.json + model.safetensors; families: ");
     for (const auto& t : tl::models::supported_model_types()) std::printf("%s ", t.c_str());
     std::printf(
-        ")\nand writes logits [batch, seq, vocab] or hidden states [batch, seq, d_model].\n"
+        ")\nor a LLaMA-architecture .gguf file (dequantised to f32; --text uses its embedded vocabulary)\n"
+        "and writes logits [batch, seq, vocab] or hidden states [batch, seq, d_model].\n"
         "Sequences of different lengths are padded (with a mask) for BERT and T5 encoders only.\n\n%s",
         flags_help(kFlags).c_str());
     return 0;
@@ -74,12 +77,15 @@ int cmd_forward(int argc, char** argv) {
   std::vector<std::vector<int64_t>> rows;
   for (const auto& s : args.all("tokens")) rows.push_back(parse_id_list(s, "--tokens"));
   if (args.has("text")) {
-    const tl::tok::Tokenizer tok =
-        tl::tok::Tokenizer::from_file((std::filesystem::path(dir) / "tokenizer.json").string());
+    const std::optional<tl::tok::Tokenizer> tok = tl::models::load_tokenizer(dir);  // dir or .gguf
+    if (!tok)
+      TL_THROW(tl::IoError, "--text needs a tokenizer: ", dir,
+               tl::models::is_gguf_path(dir) ? " has no embedded vocabulary (tokenizer.ggml.tokens)"
+                                             : " has no tokenizer.json");
     tl::tok::EncodeOptions opt;
     opt.truncate_and_pad = false;
     for (const auto& s : args.all("text")) {
-      const auto ids = tok.encode(s, opt);
+      const auto ids = tok->encode(s, opt);
       rows.emplace_back(ids.begin(), ids.end());
     }
   }
