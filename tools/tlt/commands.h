@@ -10,4 +10,6 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);
 int cmd_forward(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_embed(int argc, char** argv);
 }  // namespace tlt

@@ -19,12 +19,14 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"bench", tlt::cmd_bench, "time a model: prompt / decode tok/s, embeddings, graph build; peak memory"},
     {"demo", tlt::cmd_demo, "build a small tensor-logic graph (attention steered by a rule), run it, print it"},
+    {"embed", tlt::cmd_embed, "sentence embeddings from a sentence-transformers model directory (as encode())"},
     {"einsum", tlt::cmd_einsum, "compute numpy.einsum(SPEC, A, B, ...) on .npy files"},
     {"forward", tlt::cmd_forward, "run a Hugging Face model directory on token ids / text / pixels, write logits"},
     {"generate", tlt::cmd_generate, "greedy continuation of a prompt with a model directory (KV cache)"},
     {"graph", tlt::cmd_graph, "verify a graph file and convert it between text, JSON and DOT"},
-    {"inspect", tlt::cmd_inspect, "print a model preset's architecture, parameter count, FLOPs and memory"},
+    {"inspect", tlt::cmd_inspect, "a model directory's or preset's architecture, parameter count, FLOPs and memory"},
     {"run", tlt::cmd_run, "run a .tl program (tensor equations, Datalog rules) on .npy inputs and .tsv facts"},
     {"tokenize", tlt::cmd_tokenize, "encode text / decode ids with a Hugging Face tokenizer.json (ids as tokenizers)"},
 };

@@ -1,0 +1,112 @@
+// `tlt bench` on the tiny fixture models (tests/fixtures/models): the output format and the JSON fields that
+// scripts/bench_models_peers.py reads, the KV-cache byte count, and errors. Speed is not asserted.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include "cli_util.h"
+#include "tl/json.h"
+
+namespace {
+
+using tl::cli_test::run_tlt;
+
+const std::string kModels = std::string(TL_FIXTURE_DIR) + "/models";
+
+// The JSON object line of `out` (stdout and stderr are merged by run_tlt).
+tl::json::Value json_of(const std::string& out) {
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '{') return tl::json::parse(line);
+  ADD_FAILURE() << "no JSON line in: " << out;
+  return tl::json::parse("{}");
+}
+
+void expect_positive(const tl::json::Value& j, const char* key) {
+  ASSERT_NE(j.find(key), nullptr) << key;
+  EXPECT_GT(j.as_object().at(key).as_double(), 0) << key;
+}
+
+TEST(CliBench, PromptJson) {
+  auto r = run_tlt("bench prompt " + kModels + "/llama --tokens 8 --reps 2 --threads 1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = json_of(r.out);
+  EXPECT_EQ(j.as_object().at("bench").as_string(), "prompt");
+  EXPECT_EQ(j.as_object().at("tokens").as_int(), 8);
+  EXPECT_EQ(j.as_object().at("threads").as_int(), 1);
+  EXPECT_EQ(j.as_object().at("reps").as_int(), 2);
+  for (const char* k : {"tok_s", "best_s", "median_s", "first_s", "peak_rss_bytes", "weight_bytes", "rss_bar_bytes",
+                        "rss_over_bar"})
+    expect_positive(j, k);
+  EXPECT_LE(j.as_object().at("best_s").as_double(), j.as_object().at("median_s").as_double());
+  EXPECT_EQ(j.as_object().at("kv_bytes").as_int(), 0);
+  // The fixture: vocab 199, d 48, 2 layers, 4 heads x 12, 2 KV heads, FFN 88, untied head; f32.
+  const int64_t params = 199 * 48 * 2 + 48 + 2 * (2 * 48 + 48 * 48 * 2 + 48 * 24 * 2 + 3 * 48 * 88);
+  EXPECT_EQ(j.as_object().at("weight_bytes").as_int(), params * 4);
+}
+
+TEST(CliBench, DecodeJsonAndKvBytes) {
+  for (int ctx : {0, 4}) {
+    auto r = run_tlt("bench decode " + kModels + "/llama --context " + std::to_string(ctx) +
+                     " --tokens 3 --reps 1 --json");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto j = json_of(r.out);
+    EXPECT_EQ(j.as_object().at("bench").as_string(), "decode");
+    EXPECT_EQ(j.as_object().at("context").as_int(), ctx);
+    EXPECT_EQ(j.as_object().at("tokens").as_int(), 3);
+    expect_positive(j, "tok_s");
+    expect_positive(j, "peak_rss_bytes");
+    // The cache holds at least the prompt (at least one token) and the 3 + 1 new ones (the prompt step's too).
+    const int64_t positions = j.as_object().at("kv_positions").as_int();
+    EXPECT_GE(positions, (ctx ? ctx : 1) + 4);
+    // 2 layers x (K, V) x 2 KV heads x head_dim 12 x positions x 4 bytes.
+    EXPECT_EQ(j.as_object().at("kv_bytes").as_int(), 2 * 2 * 2 * 12 * positions * 4);
+    expect_positive(j, "prefill_s");
+  }
+}
+
+TEST(CliBench, EmbedText) {
+  auto r = run_tlt("bench embed " + kModels + "/bert --batch 2 --seq 5 --reps 1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* k : {"bench            embed", "batch            2", "seq              5", "seq_s", "tok_s",
+                        "peak_rss_bytes", "rss_over_bar"})
+    EXPECT_NE(r.out.find(k), std::string::npos) << k << " in\n" << r.out;
+}
+
+TEST(CliBench, GraphFromPresetWithoutWeights) {
+  auto r = run_tlt("bench graph --preset llama-2-7b --reps 1 --json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = json_of(r.out);
+  EXPECT_EQ(j.as_object().at("preset").as_string(), "llama-2-7b");
+  EXPECT_EQ(j.as_object().at("layers").as_int(), 32);
+  for (const char* k : {"nodes", "nodes_optimised", "build_ms", "optimise_ms", "plan_ms", "total_ms"})
+    expect_positive(j, k);
+  EXPECT_LE(j.as_object().at("nodes_optimised").as_int(), j.as_object().at("nodes").as_int());
+  EXPECT_EQ(j.as_object().at("weight_bytes").as_int(), int64_t(6738415616) * 4);  // LlamaForCausalLM 7B, f32 (logical)
+  // Zero-stride weights: the 27 GB of logical weights are never allocated.
+  EXPECT_LT(j.as_object().at("peak_rss_bytes").as_int(), int64_t(2) << 30);
+}
+
+TEST(CliBench, Errors) {
+  auto r = run_tlt("bench nope " + kModels + "/llama");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("unknown workload \"nope\""), std::string::npos) << r.out;
+  r = run_tlt("bench graph --preset gpt2");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("not a LLaMA-family decoder"), std::string::npos) << r.out;
+  r = run_tlt("bench prompt");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("expected one MODEL directory"), std::string::npos) << r.out;
+  r = run_tlt("bench prompt " + kModels + "/llama --tokens 0");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("--tokens must be >= 1, got 0"), std::string::npos) << r.out;
+  r = run_tlt("bench decode " + kModels + "/bert");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("no KV-cache decoding"), std::string::npos) << r.out;
+  r = run_tlt("bench");
+  EXPECT_EQ(r.code, 2);
+}
+
+}  // namespace
