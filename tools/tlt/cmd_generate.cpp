@@ -206,7 +206,11 @@ int cmd_generate(int argc, char** argv) {
   const auto order = prompts_in_order(argc, argv, args);
   if (order.empty()) TL_THROW(tl::ValueError, "give a prompt: --tokens 1,2,3 or --prompt \"text\"");
 
+  const auto t_load = std::chrono::steady_clock::now();
   auto m = tl::models::load_model(dir.string());
+  std::fprintf(stderr, "[generate] loaded %s (%s, %.1fM parameters) in %.2f s\n", dir.string().c_str(),
+               m->family().c_str(), double(m->parameter_count()) / 1e6,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
   if (!m->can_generate()) TL_THROW(tl::ValueError, m->family(), " is not a generative model");
   const std::optional<tl::tok::Tokenizer> tok = find_tokenizer(dir);
   // --chat: each text prompt becomes [system?, user] rendered by the model's template with the generation
