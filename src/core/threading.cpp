@@ -2,22 +2,31 @@
 
 #include <omp.h>
 
+#include <atomic>
+
 #include "tl/error.h"
 
 namespace tl {
 
 namespace {
-int g_threads = 0;  // 0: not set yet, use OpenMP's default (one per available core)
-}
+// 0: not set yet, use OpenMP's default (one per available core). Atomic: kernels on several caller threads read
+// it at once (two models run from two threads), and the first reader fills it in (TSan found the plain int).
+std::atomic<int> g_threads{0};
+}  // namespace
 
 int num_threads() {
-  if (g_threads == 0) g_threads = omp_get_max_threads();
-  return g_threads;
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n == 0) {
+    n = omp_get_max_threads();
+    int expected = 0;
+    if (!g_threads.compare_exchange_strong(expected, n, std::memory_order_relaxed)) n = expected;
+  }
+  return n;
 }
 
 void set_num_threads(int n) {
   if (n < 1) TL_THROW(ValueError, "set_num_threads: expected n >= 1, got ", n);
-  g_threads = n;
+  g_threads.store(n, std::memory_order_relaxed);
   omp_set_num_threads(n);
 }
 
