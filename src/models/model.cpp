@@ -10,6 +10,7 @@
 #include "tl/error.h"
 #include "tl/io/safetensors.h"
 #include "tl/models.h"
+#include "tl/models/embed.h"
 #include "tl/models/generate.h"
 #include "tl/models/gguf_model.h"
 #include "tl/nn/kv_cache.h"
@@ -309,38 +310,8 @@ std::unique_ptr<Model> load_model(const std::string& dir) {
 }
 
 Tensor mean_pool_normalize(const Tensor& hidden, const Tensor& mask) {
-  if (hidden.rank() != 3 || hidden.dtype() != DType::f32)
-    TL_THROW(ShapeError, "[embed] hidden must be f32 [batch, seq, d], got ", dtype_name(hidden.dtype()),
-             shape_str(hidden.shape()));
-  const int64_t b = hidden.size(0), s = hidden.size(1), d = hidden.size(2);
-  if (mask.defined() && mask.shape() != Shape{b, s})
-    TL_THROW(ShapeError, "[embed] mask must be [batch, seq] = ", shape_str(Shape{b, s}), ", got ",
-             shape_str(mask.shape()));
-  const Tensor h = hidden.contiguous();
-  const std::vector<double> m =
-      mask.defined() ? mask.to_f64_vector() : std::vector<double>(size_t(b * s), 1.0);
-  Tensor out = Tensor::empty({b, d});
-  const float* hp = h.data<float>();
-  float* op = out.data<float>();
-  std::vector<double> acc(static_cast<size_t>(d));
-  for (int64_t i = 0; i < b; ++i) {
-    std::fill(acc.begin(), acc.end(), 0.0);
-    double count = 0;
-    for (int64_t t = 0; t < s; ++t) {
-      if (m[size_t(i * s + t)] == 0) continue;
-      count += 1;
-      for (int64_t j = 0; j < d; ++j) acc[size_t(j)] += hp[(i * s + t) * d + j];
-    }
-    count = std::max(count, 1e-9);  // sentence-transformers clamps the token count at 1e-9
-    double sq = 0;
-    for (double& a : acc) {
-      a /= count;
-      sq += a * a;
-    }
-    const double norm = std::max(std::sqrt(sq), 1e-12);  // F.normalize's eps
-    for (int64_t j = 0; j < d; ++j) op[i * d + j] = float(acc[size_t(j)] / norm);
-  }
-  return out;
+  // The sentence-transformers pipeline's mean + Normalize modules (src/models/embed.cpp) own the arithmetic.
+  return l2_normalize(pool_tokens(hidden, mask, {PoolingMode::mean}));
 }
 
 Tensor sentence_embeddings(Model& m, const Tensor& ids, const Tensor& mask) {
