@@ -238,49 +238,23 @@ std::string to_str(const Value& v) {
   }
 }
 
-static void json_str_byte(std::string& out, unsigned char c);
-
+// tojson's string form: JSON escapes as tl::json writes them; with ensure_ascii (Python's default) every
+// non-ASCII character becomes \uXXXX (a surrogate pair above the BMP).
 static void json_str(std::string& out, std::string_view s, bool ensure_ascii) {
-  out += '"';
+  if (!ensure_ascii) return json::dump_string(out, s);
+  std::string quoted;
+  json::dump_string(quoted, s);  // escaping touches ASCII only, so the non-ASCII characters pass through
   char buf[16];
-  if (ensure_ascii) {
-    for (char32_t c : to_u32(s)) {
-      if (c < 0x80) {
-        json_str_byte(out, (unsigned char)c);
-      } else if (c < 0x10000) {
-        std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(c));
-        out += buf;
-      } else {
-        unsigned v = unsigned(c) - 0x10000;
-        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
-        out += buf;
-      }
-    }
-    out += '"';
-    return;
-  }
-  for (unsigned char c : s) json_str_byte(out, c);
-  out += '"';
-}
-
-static void json_str_byte(std::string& out, unsigned char c) {
-  char buf[8];
-  {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(c));
-          out += buf;
-        } else {
-          out += char(c);
-        }
+  for (char32_t c : to_u32(quoted)) {
+    if (c < 0x80) {
+      out += char(c);
+    } else if (c < 0x10000) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(c));
+      out += buf;
+    } else {
+      unsigned v = unsigned(c) - 0x10000;
+      std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", 0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF));
+      out += buf;
     }
   }
 }
