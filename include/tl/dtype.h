@@ -7,11 +7,12 @@
 
 namespace tl {
 
-enum class DType : uint8_t { f32, f16, bf16, i32, i64, boolean };
+// u8: raw bytes (the blocks of quantised weight formats, include/tl/quant.h); arithmetic treats it as an integer.
+enum class DType : uint8_t { f32, f16, bf16, i32, i64, boolean, u8 };
 
 // Bytes per element.
 size_t dtype_size(DType t);
-// "f32", "f16", "bf16", "i32", "i64", "bool".
+// "f32", "f16", "bf16", "i32", "i64", "bool", "u8".
 const char* dtype_name(DType t);
 // Inverse of dtype_name; throws ValueError naming the text on an unknown name.
 DType dtype_from_name(std::string_view name);

@@ -14,6 +14,7 @@ size_t dtype_size(DType t) {
     case DType::i32: return 4;
     case DType::i64: return 8;
     case DType::boolean: return 1;
+    case DType::u8: return 1;
   }
   TL_THROW(InternalError, "dtype_size: bad dtype ", int(t));
 }
@@ -26,6 +27,7 @@ const char* dtype_name(DType t) {
     case DType::i32: return "i32";
     case DType::i64: return "i64";
     case DType::boolean: return "bool";
+    case DType::u8: return "u8";
   }
   return "?";
 }
@@ -37,7 +39,8 @@ DType dtype_from_name(std::string_view n) {
   if (n == "i32" || n == "int32") return DType::i32;
   if (n == "i64" || n == "int64") return DType::i64;
   if (n == "bool") return DType::boolean;
-  TL_THROW(ValueError, "unknown dtype \"", n, "\" (expected one of f32, f16, bf16, i32, i64, bool)");
+  if (n == "u8" || n == "uint8") return DType::u8;
+  TL_THROW(ValueError, "unknown dtype \"", n, "\" (expected one of f32, f16, bf16, i32, i64, bool, u8)");
 }
 
 float f16_to_f32(uint16_t h) {

@@ -82,11 +82,12 @@ DType descr_dtype(const std::string& d, const std::string& name, bool* f64) {
   if (k == "i4") return DType::i32;
   if (k == "i8") return DType::i64;
   if (k == "b1") return DType::boolean;
+  if (k == "u1") return DType::u8;
   if (k == "f8") {
     *f64 = true;
     return DType::f32;
   }
-  fail(name, "unsupported dtype '" + d + "' (expected one of <f4, <f8, <f2, <i4, <i8, |b1)");
+  fail(name, "unsupported dtype '" + d + "' (expected one of <f4, <f8, <f2, <i4, <i8, |b1, |u1)");
 }
 
 const char* dtype_descr(DType t) {
@@ -96,6 +97,7 @@ const char* dtype_descr(DType t) {
     case DType::i32: return "<i4";
     case DType::i64: return "<i8";
     case DType::boolean: return "|b1";
+    case DType::u8: return "|u1";
     case DType::bf16: return "<f4";  // NumPy has no bf16; written exactly as f32
   }
   return "";

@@ -1,6 +1,7 @@
 #include "tl/tensor.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -285,6 +286,7 @@ double load(const uint8_t* p, DType t) {
     case DType::i32: { int32_t v; std::memcpy(&v, p, 4); return v; }
     case DType::i64: { int64_t v; std::memcpy(&v, p, 8); return double(v); }
     case DType::boolean: return *p ? 1.0 : 0.0;
+    case DType::u8: return *p;
   }
   return 0;
 }
@@ -296,6 +298,7 @@ void store(uint8_t* p, DType t, double v) {
     case DType::i32: { int32_t i = int32_t(v); std::memcpy(p, &i, 4); return; }
     case DType::i64: { int64_t i = int64_t(v); std::memcpy(p, &i, 8); return; }
     case DType::boolean: *p = v != 0.0; return;
+    case DType::u8: *p = std::fabs(v) < 9e18 ? uint8_t(int64_t(v)) : 0; return;  // wraps like a C cast; NaN/huge -> 0
   }
 }
 }  // namespace

@@ -23,6 +23,10 @@ void einsum_reset_stats() { stats() = EinsumStats(); }
 DType einsum_output_dtype(const std::vector<DType>& dtypes) {
   if (dtypes.empty()) TL_THROW(ValueError, "[einsum] needs at least one operand to decide the output dtype");
   bool any_float = false, all_bool = true;
+  for (size_t i = 0; i < dtypes.size(); ++i)
+    if (dtypes[i] == DType::u8)  // raw bytes of a quantised weight, not numbers einsum may multiply
+      TL_THROW(ValueError, "[einsum] operand ", i, " has dtype u8 (raw bytes of a quantised weight); einsum takes "
+               "f32, f16, bf16, i32, i64 or bool (use tl::qgemm or tl::dequantize_weight for quantised weights)");
   for (DType t : dtypes) {
     any_float |= is_float(t);
     all_bool &= t == DType::boolean;

@@ -260,12 +260,13 @@ void micro_kernel(int64_t kc, const float* ap, int64_t lda, const float* bp, flo
 #endif
 
 // The product restricted to C[m0 : m1, n0 : n1] on the calling thread. `packed` (may be null) is a whole-B
-// pre-pack (see PackedB): its KC slices replace packing B here.
+// pre-pack (see PackedB): its KC slices replace packing B here. `source` (may be null) fills the B blocks
+// instead of packing them from b (quantised weights).
 void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k, float alpha,
-              const float* a, int64_t lda, const float* b, int64_t ldb, const PackedBView* packed, float beta,
-              float* c, int64_t ldc) {
+              const float* a, int64_t lda, const float* b, int64_t ldb, const PackedBView* packed,
+              const PackBSource* source, float beta, float* c, int64_t ldc) {
   const Blocking& bl = blocking();
-  const int64_t kcb = packed ? packed->kc : bl.kc;
+  const int64_t kcb = packed ? packed->kc : source ? source->kc : bl.kc;
   const int64_t mcb = bl.mc, ncb = packed ? (n1 - n0 + NR - 1) / NR * NR : bl.nc;
   // A read in place when each packed A block would serve only a few 16-column B panels.
   // C with a single row (m == 1 for the whole product, never just for one task, so that results do not depend
@@ -282,7 +283,8 @@ void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, 
       if (packed) {
         bp = packed->data + packed->slice_offset(pc) + (jc / NR) * kc * NR;  // jc is a multiple of NR here
       } else {
-        pack_b(tb, b, ldb, pc, kc, jc, nc, bpack);
+        if (source) source->fill(source->ctx, pc, kc, jc, nc, bpack);
+        else pack_b(tb, b, ldb, pc, kc, jc, nc, bpack);
         bp = bpack;
       }
       const float beta_here = pc == 0 ? beta : 1.0f;
@@ -318,7 +320,8 @@ void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, 
 // Splits C into tasks over threads: along n (multiples of NR) when n is wide enough, else along m. Each task
 // packs its own share of the split operand and all of the other one; the split picks the smaller total.
 void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-         const float* b, int64_t ldb, const PackedBView* packed, float beta, float* c, int64_t ldc, int threads) {
+         const float* b, int64_t ldb, const PackedBView* packed, const PackBSource* source, float beta, float* c,
+         int64_t ldc, int threads) {
   // Below ~4M multiply-adds a fork/join costs more than a second core gains (and stalls badly under load).
   const double work = double(m) * double(n) * double(k);
   int nt = threads;
@@ -326,7 +329,7 @@ void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const f
   const int64_t n_panels = (n + NR - 1) / NR, m_panels = (m + MR - 1) / MR;
   nt = int(std::min<int64_t>(nt, std::max(n_panels, m_panels)));
   if (nt <= 1) {
-    run_task(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, packed, beta, c, ldc);
+    run_task(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc);
     return;
   }
   // Per-thread packing work (elements) for each split; a pre-packed B costs nothing to "pack".
@@ -337,10 +340,10 @@ void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const f
   for (int t = 0; t < nt; ++t) {
     if (along_n) {
       const int64_t j0 = n_panels * t / nt * NR, j1 = std::min(n, n_panels * (t + 1) / nt * NR);
-      if (j0 < j1) run_task(ta, tb, 0, m, j0, j1, k, alpha, a, lda, b, ldb, packed, beta, c, ldc);
+      if (j0 < j1) run_task(ta, tb, 0, m, j0, j1, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc);
     } else {
       const int64_t i0 = m_panels * t / nt * MR, i1 = std::min(m, m_panels * (t + 1) / nt * MR);
-      if (i0 < i1) run_task(ta, tb, i0, i1, 0, n, k, alpha, a, lda, b, ldb, packed, beta, c, ldc);
+      if (i0 < i1) run_task(ta, tb, i0, i1, 0, n, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc);
     }
   }
 }
@@ -349,12 +352,17 @@ void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const f
 
 void blocked_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads) {
-  run(ta, tb, m, n, k, alpha, a, lda, b, ldb, nullptr, beta, c, ldc, threads);
+  run(ta, tb, m, n, k, alpha, a, lda, b, ldb, nullptr, nullptr, beta, c, ldc, threads);
 }
 
 void blocked_sgemm_packed(bool ta, int64_t m, float alpha, const float* a, int64_t lda, const PackedBView& b,
                           float beta, float* c, int64_t ldc, int threads) {
-  run(ta, false, m, b.n, b.k, alpha, a, lda, nullptr, 0, &b, beta, c, ldc, threads);
+  run(ta, false, m, b.n, b.k, alpha, a, lda, nullptr, 0, &b, nullptr, beta, c, ldc, threads);
+}
+
+void blocked_sgemm_source(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                          const PackBSource& b, float beta, float* c, int64_t ldc, int threads) {
+  run(false, true, m, n, k, alpha, a, lda, nullptr, 0, nullptr, &b, beta, c, ldc, threads);
 }
 
 int64_t packed_b_kc() { return blocking().kc; }

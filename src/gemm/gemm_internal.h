@@ -45,6 +45,16 @@ struct PackedBView {
 };
 void blocked_sgemm_packed(bool ta, int64_t m, float alpha, const float* a, int64_t lda, const PackedBView& b,
                           float beta, float* c, int64_t ldc, int threads);
+// op(B) produced on the fly (quantised weights, src/gemm/qgemm.cpp): fill(ctx, p0, kc, j0, nc, dst) writes
+// op(B)[p0 : p0 + kc, j0 : j0 + nc] as ceil(nc / 16) 16-column panels of kc rows (panel q at dst + q * kc * 16,
+// columns past nc zero), exactly as the kernel's own packing would. KC slices are `kc` rows (p0 a multiple).
+struct PackBSource {
+  void (*fill)(const void* ctx, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* dst);
+  const void* ctx;
+  int64_t kc;
+};
+void blocked_sgemm_source(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                          const PackBSource& b, float beta, float* c, int64_t ldc, int threads);
 int64_t packed_b_kc();                          // KC used for new packs
 int64_t packed_b_size(int64_t k, int64_t n);    // floats a pack needs (with slack)
 void pack_b_whole(bool tb, int64_t k, int64_t n, const float* b, int64_t ldb, int64_t kc, float* dst);

@@ -1,9 +1,11 @@
 // ggml tensor types: block sizes and exact dequantisation, following the definitions in ggml-quants.c
 // (scales are f16 converted exactly to f32; arithmetic is f32 in the same order, so results match ggml and
-// the gguf Python package bit for bit).
+// the gguf Python package bit for bit). Q8_0, Q4_0, Q4_1, Q4_K and Q6_K are tl's weight formats: their blocks
+// are dequantised by tl::dequantize_row (src/core/quant.cpp), the one copy of that arithmetic.
 #include <cstring>
 
 #include "tl/io/gguf.h"
+#include "tl/quant.h"
 
 namespace tl::io {
 
@@ -42,22 +44,6 @@ inline float h2f(const uint8_t* p) {
   return f16_to_f32(h);
 }
 
-void deq_q4_0(const uint8_t* b, float* y) {  // d, qs[16]
-  float d = h2f(b);
-  const uint8_t* qs = b + 2;
-  for (int j = 0; j < 16; ++j) {
-    y[j] = float(int(qs[j] & 0xF) - 8) * d;
-    y[j + 16] = float(int(qs[j] >> 4) - 8) * d;
-  }
-}
-void deq_q4_1(const uint8_t* b, float* y) {  // d, m, qs[16]
-  float d = h2f(b), m = h2f(b + 2);
-  const uint8_t* qs = b + 4;
-  for (int j = 0; j < 16; ++j) {
-    y[j] = float(qs[j] & 0xF) * d + m;
-    y[j + 16] = float(qs[j] >> 4) * d + m;
-  }
-}
 void deq_q5_0(const uint8_t* b, float* y) {  // d, qh[4], qs[16]
   float d = h2f(b);
   uint32_t qh;
@@ -82,54 +68,6 @@ void deq_q5_1(const uint8_t* b, float* y) {  // d, m, qh[4], qs[16]
     y[j + 16] = float(x1) * d + m;
   }
 }
-void deq_q8_0(const uint8_t* b, float* y) {  // d, qs[32] (int8)
-  float d = h2f(b);
-  for (int j = 0; j < 32; ++j) y[j] = float(int8_t(b[2 + j])) * d;
-}
-// 6-bit scale and min number j of a Q4_K/Q5_K super-block (12 packed bytes).
-inline void scale_min_k4(int j, const uint8_t* q, uint8_t& sc, uint8_t& m) {
-  if (j < 4) {
-    sc = q[j] & 63;
-    m = q[j + 4] & 63;
-  } else {
-    sc = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
-void deq_q4_k(const uint8_t* b, float* y) {  // d, dmin, scales[12], qs[128]
-  float d = h2f(b), dmin = h2f(b + 2);
-  const uint8_t* scales = b + 4;
-  const uint8_t* q = b + 16;
-  for (int j = 0, is = 0; j < 256; j += 64, is += 2, q += 32) {
-    uint8_t sc, m;
-    scale_min_k4(is, scales, sc, m);
-    float d1 = d * float(sc), m1 = dmin * float(m);
-    scale_min_k4(is + 1, scales, sc, m);
-    float d2 = d * float(sc), m2 = dmin * float(m);
-    for (int l = 0; l < 32; ++l) *y++ = d1 * float(q[l] & 0xF) - m1;
-    for (int l = 0; l < 32; ++l) *y++ = d2 * float(q[l] >> 4) - m2;
-  }
-}
-void deq_q6_k(const uint8_t* b, float* y) {  // ql[128], qh[64], scales[16] (int8), d
-  const uint8_t* ql = b;
-  const uint8_t* qh = b + 128;
-  const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
-  float d = h2f(b + 208);
-  for (int n = 0; n < 256; n += 128, y += 128, ql += 64, qh += 32, sc += 8) {
-    for (int l = 0; l < 32; ++l) {
-      int is = l / 16;
-      int q1 = int((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-      int q2 = int((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-      int q3 = int((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-      int q4 = int((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-      y[l] = d * float(sc[is]) * float(q1);
-      y[l + 32] = d * float(sc[is + 2]) * float(q2);
-      y[l + 64] = d * float(sc[is + 4]) * float(q3);
-      y[l + 96] = d * float(sc[is + 6]) * float(q4);
-    }
-  }
-}
-
 template <class T>
 void plain(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
@@ -195,13 +133,13 @@ void dequantize(GgmlType t, const uint8_t* src, float* dst, int64_t n) {
     case GgmlType::I32: plain<int32_t>(src, dst, n); return;
     case GgmlType::I64: plain<int64_t>(src, dst, n); return;
     case GgmlType::F64: plain<double>(src, dst, n); return;
-    case GgmlType::Q4_0: block_fn = deq_q4_0; break;
-    case GgmlType::Q4_1: block_fn = deq_q4_1; break;
+    case GgmlType::Q4_0: dequantize_row(WeightFormat::q4_0, src, dst, n); return;
+    case GgmlType::Q4_1: dequantize_row(WeightFormat::q4_1, src, dst, n); return;
+    case GgmlType::Q8_0: dequantize_row(WeightFormat::q8_0, src, dst, n); return;
+    case GgmlType::Q4_K: dequantize_row(WeightFormat::q4_k, src, dst, n); return;
+    case GgmlType::Q6_K: dequantize_row(WeightFormat::q6_k, src, dst, n); return;
     case GgmlType::Q5_0: block_fn = deq_q5_0; break;
     case GgmlType::Q5_1: block_fn = deq_q5_1; break;
-    case GgmlType::Q8_0: block_fn = deq_q8_0; break;
-    case GgmlType::Q4_K: block_fn = deq_q4_k; break;
-    case GgmlType::Q6_K: block_fn = deq_q6_k; break;
     default: break;
   }
   TL_CHECK(block_fn != nullptr);

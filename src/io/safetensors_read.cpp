@@ -95,6 +95,7 @@ std::optional<DType> st_to_dtype(StDType t) {
     case StDType::I32: return DType::i32;
     case StDType::I64: return DType::i64;
     case StDType::BOOL: return DType::boolean;
+    case StDType::U8: return DType::u8;
     default: return std::nullopt;
   }
 }
@@ -106,6 +107,7 @@ StDType st_from_dtype(DType t) {
     case DType::i32: return StDType::I32;
     case DType::i64: return StDType::I64;
     case DType::boolean: return StDType::BOOL;
+    case DType::u8: return StDType::U8;
   }
   TL_THROW(InternalError, "st_from_dtype: bad dtype ", int(t));
 }
@@ -259,7 +261,7 @@ Tensor SafetensorsFile::load(std::string_view name, Convert conv) const {
   std::optional<DType> dt = st_to_dtype(t.dtype);
   if (!dt)
     TL_THROW(ValueError, "[safetensors] ", path(), ": tensor \"", name, "\" has dtype ", st_dtype_name(t.dtype),
-             ", which Tensor cannot hold (F32, F16, BF16, I32, I64, BOOL); load it with Convert::to_f32");
+             ", which Tensor cannot hold (F32, F16, BF16, I32, I64, BOOL, U8); load it with Convert::to_f32");
   if (*dt == DType::boolean) {  // bytes other than 0/1 are not valid C++ bools: normalise into a copy
     Tensor out = Tensor::empty(t.shape, DType::boolean);
     bool* o = out.data<bool>();

@@ -61,6 +61,9 @@ json::Object constant_to_json(const Attrs& a) {
       case DType::boolean:
         for (int64_t i = 0; i < t.numel(); ++i) vals.push_back(json::Value(t.data<bool>()[i]));
         break;
+      case DType::u8:
+        for (int64_t i = 0; i < t.numel(); ++i) vals.push_back(json::Value(int64_t(t.data<uint8_t>()[i])));
+        break;
     }
     o.insert("values", json::Value(std::move(vals)));
   } else {
@@ -141,6 +144,10 @@ Attrs constant_from_json(Attrs, const json::Object& o, const ValueType& out) {
         case DType::boolean:
           if (!e.is_bool()) r.bad("values", "an array of true/false", e);
           t.data<bool>()[i] = e.as_bool();
+          break;
+        case DType::u8:
+          if (!e.is_int() || e.as_int() < 0 || e.as_int() > 255) r.bad("values", "an array of integers 0..255", e);
+          t.data<uint8_t>()[i] = uint8_t(e.as_int());
           break;
       }
     }

@@ -421,7 +421,8 @@ class Exporter {
     std::set<std::string> required;
     // Attributes the reader insists on are always written (see required_attrs in equations_ops.cpp): write
     // every attribute that differs from its default, plus those whose defaults are not meaningful.
-    for (const char* k : {"spec", "to", "shape", "perm", "axis", "start", "stop", "repeats", "eps", "scale", "top_k"})
+    for (const char* k : {"spec", "to", "shape", "perm", "axis", "start", "stop", "repeats", "eps", "scale", "top_k",
+                          "format", "in"})
       required.insert(k);
     for (const json::Member& m : attrs) {
       const json::Value* dv = defaults.find(m.key);
@@ -456,6 +457,9 @@ class Exporter {
           break;
         case DType::i64:
           s += std::to_string(c.data<int64_t>()[k]);
+          break;
+        case DType::u8:
+          s += std::to_string(int(c.data<uint8_t>()[k]));
           break;
         default:
           s += float_text(f[size_t(k)]);

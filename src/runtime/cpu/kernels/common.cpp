@@ -36,7 +36,7 @@ int norm_axis(const char* op, int axis, int rank) {
   return axis < 0 ? axis + rank : axis;
 }
 
-bool is_int(DType t) { return t == DType::i32 || t == DType::i64 || t == DType::boolean; }
+bool is_int(DType t) { return t == DType::i32 || t == DType::i64 || t == DType::boolean || t == DType::u8; }
 
 Shape broadcast_strides(const Tensor& t, const Shape& shape) {
   Shape st(shape.size(), 0);
@@ -102,6 +102,9 @@ void load_f32(const uint8_t* p, DType dt, int64_t s, float* dst, int64_t n) {
     case DType::boolean:
       for (int64_t i = 0; i < n; ++i) dst[i] = p[i * s] ? 1.0f : 0.0f;
       return;
+    case DType::u8:
+      for (int64_t i = 0; i < n; ++i) dst[i] = float(p[i * s]);
+      return;
   }
 }
 
@@ -136,6 +139,9 @@ void load_i64(const uint8_t* p, DType dt, int64_t s, int64_t* dst, int64_t n) {
       return;
     case DType::boolean:
       for (int64_t i = 0; i < n; ++i) dst[i] = p[i * s] ? 1 : 0;
+      return;
+    case DType::u8:
+      for (int64_t i = 0; i < n; ++i) dst[i] = p[i * s];
       return;
     default: {
       double buf[kBlock];
@@ -172,6 +178,9 @@ void store_f32(const float* src, uint8_t* p, DType dt, int64_t s, int64_t n) {
       return;
     case DType::boolean:
       for (int64_t i = 0; i < n; ++i) p[i * s] = src[i] != 0.0f;
+      return;
+    case DType::u8:  // through i64 then wrapping, like NumPy's astype(uint8) of in-range values
+      for (int64_t i = 0; i < n; ++i) p[i * s] = uint8_t(float_to_int<int64_t>(src[i]));
       return;
   }
 }
@@ -210,6 +219,9 @@ void store_i64(const int64_t* src, uint8_t* p, DType dt, int64_t s, int64_t n) {
       return;
     case DType::boolean:
       for (int64_t i = 0; i < n; ++i) p[i * s] = src[i] != 0;
+      return;
+    case DType::u8:  // wraps, as a C cast / NumPy astype does
+      for (int64_t i = 0; i < n; ++i) p[i * s] = uint8_t(uint64_t(src[i]));
       return;
     default:  // int -> float rounds once, directly
       for (int64_t i = 0; i < n; ++i) {

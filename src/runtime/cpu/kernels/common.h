@@ -21,7 +21,7 @@ void check_out(const char* op, const Tensor& out, const Shape& shape, DType dtyp
 void check_defined(const char* op, const char* what, const Tensor& t);
 // Axis in [-rank, rank) -> [0, rank); ShapeError naming op, axis and rank otherwise.
 int norm_axis(const char* op, int axis, int rank);
-bool is_int(DType t);  // i32, i64 or bool (bool counts as integer 0/1 in arithmetic)
+bool is_int(DType t);  // i32, i64, bool or u8 (bool counts as integer 0/1 in arithmetic)
 
 // Pointer to element `off` (in elements) of t's data.
 inline const uint8_t* byte_ptr(const Tensor& t, int64_t off = 0) {
