@@ -1,6 +1,7 @@
 // The executor: storage assignment per value, liveness, the arena, and the run loop.
 #include <algorithm>
 #include <cstdlib>
+#include <unordered_map>
 
 #include "tl/ops.h"
 #include "tl/runtime.h"
@@ -26,13 +27,18 @@ struct Executor::Impl {
   std::vector<Tensor> arena_views;   // per value: its arena tensor (arena values only)
   MemoryPlan plan;
   std::shared_ptr<void> arena;
-  std::map<std::string, Tensor> bound_params;
+  std::vector<Tensor> bound;         // per value: the tensor bind_param gave a parameter (else undefined)
   std::vector<Tensor> vals;          // per value, during a run
+  // Source nodes by name (inputs and parameters), so binding a run's tensors costs O(inputs) instead of a
+  // scan over all nodes per name (decode steps bind ~2 tensors per layer).
+  std::unordered_map<std::string, size_t> source_nodes;
+  std::vector<Tensor> ins;           // scratch for one node's operands, reused across nodes and runs
 
   void compile() {
     verify(g);
     const size_t nv = g.values().size(), nn = g.nodes().size();
     storage.assign(nv, Storage::arena);
+    bound.assign(nv, Tensor());
     root.resize(nv);
     for (size_t v = 0; v < nv; ++v) root[v] = int(v);
     std::vector<bool> is_output(nv, false);
@@ -42,6 +48,7 @@ struct Executor::Impl {
       size_t o = size_t(n.output.id);
       if (n.kind == OpKind::input || n.kind == OpKind::param || n.kind == OpKind::constant) {
         storage[o] = Storage::source;
+        if (n.kind != OpKind::constant) source_nodes.emplace(g.info(n.output).name, size_t(&n - g.nodes().data()));
       } else if (d.view) {
         storage[o] = Storage::view;
         root[o] = root[size_t(n.inputs[0].id)];
@@ -102,42 +109,34 @@ struct Executor::Impl {
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs) {
     const size_t nv = g.values().size();
     vals.assign(nv, Tensor());
-    // Every name given must be an input or a parameter.
+    // Every name given must be an input or a parameter (a parameter given here overrides the bound one).
     for (const auto& [name, t] : inputs) {
-      std::optional<Value> v = g.find(name);
-      const Node* def = nullptr;
-      if (v)
-        for (const Node& n : g.nodes())
-          if (n.output == *v) def = &n;
-      if (!def || (def->kind != OpKind::input && def->kind != OpKind::param))
+      auto it = source_nodes.find(name);
+      if (it == source_nodes.end())
         TL_THROW(ValueError, "executor: '", name, "' is not an input or parameter of graph '", g.name(),
                  "' (inputs: ", names_of(OpKind::input), "; params: ", names_of(OpKind::param), ")");
+      const Node& n = g.nodes()[it->second];
+      check_tensor(n.kind == OpKind::input ? "input" : "parameter", name, g.type(n.output), t);
+      vals[size_t(n.output.id)] = t;
     }
     for (const Node& n : g.nodes()) {
       size_t o = size_t(n.output.id);
       const ValueInfo& vi = g.values()[o];
       if (n.kind == OpKind::input || n.kind == OpKind::param) {
-        bool is_input = n.kind == OpKind::input;
-        auto it = inputs.find(vi.name);
-        const Tensor* t = it != inputs.end() ? &it->second : nullptr;
-        if (!t && !is_input) {
-          auto b = bound_params.find(vi.name);
-          if (b != bound_params.end()) t = &b->second;
+        if (vals[o].defined()) continue;
+        if (n.kind == OpKind::param && bound[o].defined()) {  // checked by bind_param
+          vals[o] = bound[o];
+          continue;
         }
-        if (!t)
-          TL_THROW(ValueError, "executor: missing ", is_input ? "input" : "parameter", " '", vi.name, "' (",
-                   type_str(vi.type), ") of graph '", g.name(), "'");
-        check_tensor(is_input ? "input" : "parameter", vi.name, vi.type, *t);
-        vals[o] = *t;
-        continue;
+        TL_THROW(ValueError, "executor: missing ", n.kind == OpKind::input ? "input" : "parameter", " '", vi.name,
+                 "' (", type_str(vi.type), ") of graph '", g.name(), "'");
       }
       const OpDef& d = op_def(n.kind);
       if (n.kind == OpKind::constant) {
         vals[o] = std::get<ConstantAttrs>(n.attrs).value;
         continue;
       }
-      std::vector<Tensor> ins;
-      ins.reserve(n.inputs.size());
+      ins.clear();
       for (Value in : n.inputs) ins.push_back(vals[size_t(in.id)]);
       if (storage[o] == Storage::view) {
         vals[o] = d.view(n.attrs, ins[0]);
@@ -147,6 +146,7 @@ struct Executor::Impl {
       d.kernel(n.attrs, ins, out);
       vals[o] = out;
     }
+    ins.clear();
     std::map<std::string, Tensor> result;
     std::vector<bool> handed_out(nv, false);
     for (const GraphOutput& o : g.outputs()) {
@@ -172,10 +172,11 @@ Executor::Executor(Executor&&) noexcept = default;
 Executor& Executor::operator=(Executor&&) noexcept = default;
 
 void Executor::bind_param(const std::string& name, const Tensor& value) {
-  for (const Node& n : impl_->g.nodes()) {
-    if (n.kind != OpKind::param || impl_->g.info(n.output).name != name) continue;
+  auto it = impl_->source_nodes.find(name);
+  if (it != impl_->source_nodes.end() && impl_->g.nodes()[it->second].kind == OpKind::param) {
+    const Node& n = impl_->g.nodes()[it->second];
     Impl::check_tensor("parameter", name, impl_->g.type(n.output), value);
-    impl_->bound_params[name] = value;
+    impl_->bound[size_t(n.output.id)] = value;
     return;
   }
   TL_THROW(ValueError, "executor: graph '", impl_->g.name(), "' has no parameter '", name, "' (params: ",

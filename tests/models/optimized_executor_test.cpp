@@ -1,0 +1,82 @@
+// Model::forward compiles the optimised graph (tl::optimize, OptLevel::full, in Model::executor_for). Here the
+// optimised run is compared with the unoptimised graph run by a plain Executor on the same weights, for every
+// family whose fixture takes only ids, and the decode graph is checked to shrink too. The transformers parity
+// itself is tests/models/decoder_parity_test.cpp (which runs the optimised path).
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <map>
+
+#include "model_test_util.h"
+#include "tl/nn/position.h"
+#include "tl/passes.h"
+#include "tl/runtime.h"
+
+namespace tl::models::test {
+namespace {
+
+class OptimizedExecutor : public ::testing::TestWithParam<std::string> {};
+
+// Tolerance 1e-5 absolute: the passes that fire on these graphs (CSE of RoPE/mask constants, bias+activation
+// fusion) do not reorder any sum, so the results are expected bit-identical; the bound only allows a future
+// pass (einsum regrouping) to change summation order over <= 192 terms on logits of magnitude < 10.
+TEST_P(OptimizedExecutor, ForwardEqualsUnoptimisedGraph) {
+  const std::string fam = GetParam();
+  auto m = load_model(fixture_dir(fam));
+  Batch b;
+  b.ids = fixture(fam, "ids");
+  const auto opt = m->forward(b);
+
+  const Graph raw = m->build_graph(b);
+  Executor ex(raw);
+  for (Value v : raw.params()) ex.bind_param(raw.info(v).name, m->weights().at(raw.info(v).name));
+  const auto ref = ex.run({{"ids", b.ids.to(DType::i64)}});
+  for (const char* name : {"logits", "hidden"}) {
+    const double d = max_abs_diff(opt.at(name), ref.at(name));
+    std::printf("[%s] optimised vs unoptimised %s: max abs diff %.3g\n", fam.c_str(), name, d);
+    EXPECT_LE(d, 1e-5) << name;
+  }
+}
+
+// The decode graph as generation compiles it: the optimiser removes the per-layer duplicates (fewer nodes),
+// and one step run through Model::decode_executor equals the unoptimised graph's step.
+TEST_P(OptimizedExecutor, DecodeGraphShrinksAndAgrees) {
+  const std::string fam = GetParam();
+  auto m = load_model(fixture_dir(fam));
+  if (!m->has_kv_cache()) GTEST_SKIP() << fam << " has no KV-cache decoding";
+  Graph g = m->build_decode_graph(1, 4, 0);
+  const size_t before = g.nodes().size();
+  optimize(g, OptLevel::full);
+  EXPECT_LE(g.nodes().size(), before);
+
+  const Graph raw = m->build_decode_graph(1, 4, 0);
+  Executor ex(raw);
+  for (Value v : raw.params()) ex.bind_param(raw.info(v).name, m->weights().at(raw.info(v).name));
+  // Inputs: the first 4 fixture ids at positions 0..3, causal bias; RoPE tables where the family uses them.
+  std::map<std::string, Tensor> in;
+  in["ids"] = fixture(fam, "ids").slice(0, 0, 1).slice(1, 0, 4).to(DType::i64).contiguous();  // [1, 4]
+  Tensor bias = Tensor::full({1, 1, 4, 4}, -std::numeric_limits<double>::infinity());      // [1, 1, 4, 4]
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j <= i; ++j) bias.data<float>()[i * 4 + j] = 0.0f;
+  in["attn_bias"] = bias;
+  const Model::KvSpec spec = m->kv_spec();
+  if (spec.rope) {
+    const nn::RopeTables t = nn::rope_tables(*spec.rope, 4, 0, 4);  // [4, rot/2]
+    in["rope_cos"] = t.cos.reshape({1, 1, 4, t.cos.size(1)});
+    in["rope_sin"] = t.sin.reshape({1, 1, 4, t.sin.size(1)});
+  } else {
+    in["positions"] = Tensor::from_vector<int64_t>({1, 4}, {0, 1, 2, 3});
+  }
+  const auto ref = ex.run(in);
+  const auto got = m->decode_executor(1, 4, 0).run(in);
+  const double d = max_abs_diff(got.at("logits"), ref.at("logits"));
+  std::printf("[%s] decode graph %zu -> %zu nodes; optimised vs unoptimised logits: max abs diff %.3g\n",
+              fam.c_str(), before, g.nodes().size(), d);
+  EXPECT_LE(d, 1e-5);  // as above
+}
+
+INSTANTIATE_TEST_SUITE_P(Families, OptimizedExecutor, ::testing::Values("llama", "mistral", "mixtral", "gpt2"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace tl::models::test
