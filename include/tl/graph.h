@@ -19,6 +19,7 @@
 
 #include "tl/kernels.h"  // AttentionSparse (shared by the attention op and its kernel)
 #include "tl/op_kinds.h"
+#include "tl/quant.h"  // WeightFormat (the linear op's weight storage)
 #include "tl/tensor.h"
 
 namespace tl {
@@ -50,8 +51,9 @@ enum class OpKind : uint8_t {
   reshape, transpose, concat, slice, gather, repeat, bias_act, scaled_masked_softmax,
   attention,
   moe,
+  linear,
 };
-inline constexpr int kNumOpKinds = int(OpKind::moe) + 1;
+inline constexpr int kNumOpKinds = int(OpKind::linear) + 1;
 
 struct InputAttrs {
   bool operator==(const InputAttrs&) const = default;
@@ -148,11 +150,19 @@ struct MoeAttrs {
   MoeParams p;
   bool operator==(const MoeAttrs&) const = default;
 };
+// Typed linear layer (src/ir/ops_linear.cpp): inputs x [..., k] f32, w stored in `format` (f32/f16/bf16
+// [n, k], block formats u8 [n, weight_row_bytes(format, k)]; include/tl/quant.h), optional bias [n];
+// output [..., n] f32 = x W^T (+ bias). Made by the weight_formats pass from "...i,oi->...o" einsums.
+struct LinearAttrs {
+  WeightFormat format = WeightFormat::f32;
+  int64_t in_features = 0;  // k (block formats cannot recover it from the stored row width alone)
+  bool operator==(const LinearAttrs&) const = default;
+};
 
 using Attrs = std::variant<InputAttrs, ParamAttrs, ConstantAttrs, EinsumAttrs, UnaryAttrs, BinaryAttrs, WhereAttrs,
                            CastAttrs, ReduceAttrs, SoftmaxAttrs, NormAttrs, ReshapeAttrs, TransposeAttrs,
                            ConcatAttrs, SliceAttrs, GatherAttrs, RepeatAttrs, BiasActAttrs,
-                           ScaledMaskedSoftmaxAttrs, AttentionAttrs, MoeAttrs>;
+                           ScaledMaskedSoftmaxAttrs, AttentionAttrs, MoeAttrs, LinearAttrs>;
 
 struct Node {
   OpKind kind;
@@ -207,6 +217,8 @@ class Graph {
   Value bias_act(Value x, Value b, std::optional<UnaryOp> act, const std::string& name = "");
   Value scaled_masked_softmax(Value x, float scale, std::optional<Value> mask = std::nullopt,
                               const std::string& name = "");
+  // y [..., n] = x [..., k] W^T (+ bias [n]), W stored in `format` (LinearAttrs; defined in ops_linear.cpp).
+  Value linear(Value x, Value w, std::optional<Value> bias, WeightFormat format, const std::string& name = "");
   // Generic form used by all of the above: checks arity and infers the type.
   Value add_op(OpKind kind, Attrs attrs, const std::vector<Value>& inputs, const std::string& name = "");
   // Marks a graph output (returned by the executor under `name`, default the value's name).

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tl/op_kinds.h"
+#include "tl/quant.h"  // WeightFormat (linear)
 #include "tl/tensor.h"
 
 namespace tl::kernels {
@@ -187,4 +188,24 @@ namespace tl::ref {
 // The MoE in double: routing from double router probabilities, every routed (token, expert) pair computed
 // with plain loops.
 Tensor moe(const Tensor& x, const Tensor& router, std::span<const Tensor> experts, const MoeParams& p);
+}  // namespace tl::ref
+
+namespace tl::kernels {
+// ---- Typed linear layer (src/runtime/cpu/kernels/linear.cpp; formats in include/tl/quant.h) ----
+// y [..., n] = x [..., k] . W^T (+ bias [n]); x f32 (any strides), W stored in `format` (f32/f16/bf16 [n, k] or
+// u8 [n, weight_row_bytes(format, k)], contiguous), bias float [n]; out f32. Runs tl::qgemm, bias added after.
+void linear_into(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
+                 int64_t in_features, const Tensor& out);
+Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
+              int64_t in_features);
+// Checks dtypes and shapes (ShapeError / ValueError naming the input, the format, the expected and the actual)
+// and returns the output shape [..., n].
+Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w, const Shape* bias,
+                   DType bias_dtype, WeightFormat format, int64_t in_features, const char* op = "linear");
+}  // namespace tl::kernels
+
+namespace tl::ref {
+// The linear layer through tl::qgemm_naive (W dequantised row by row, products summed in double).
+Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
+              int64_t in_features);
 }  // namespace tl::ref

@@ -17,12 +17,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "tl/graph.h"
 #include "tl/io/hf_config.h"
 #include "tl/nn/position.h"
+#include "tl/quant.h"
 #include "tl/runtime.h"
 #include "tl/tensor.h"
 
@@ -40,6 +42,33 @@ struct Batch {
 struct WeightSpec {
   std::string name;  // the Hugging Face checkpoint name
   Shape shape;
+};
+
+// Which weights Model::quantize stores in the requested format. Only 2-D weights that every graph uses as a
+// linear layer's weight qualify (tl::linear_weights); embeddings, norms, biases, MoE experts and tied weights
+// (an embedding that is also the LM head) stay f32.
+struct QuantizePolicy {
+  // The untied LM head ("lm_head.weight"). nullopt: q8_0 when the format is 4-bit (q4_0, q4_1), as llama.cpp
+  // keeps its 4-bit files' output.weight at higher precision (the head is the most sensitive matrix); the
+  // requested format otherwise.
+  std::optional<WeightFormat> lm_head;
+  // Checkpoint names kept f32.
+  std::vector<std::string> keep_f32;
+  // A weight whose in-features are not a multiple of the format's block: false keeps it f32 (llama.cpp falls
+  // back the same way); true throws ShapeError naming the weight.
+  bool strict = false;
+};
+
+// How load_model(dir, opt) holds the weights.
+struct LoadOptions {
+  // GGUF: keep the linear weights in the file's own format (q8_0, q4_0, q4_1, q4_k, q6_k, f16, bf16; other
+  // types are dequantised) instead of dequantising everything to f32. Directories: no effect.
+  bool keep_quantized = false;
+  // Then store the linear weights in this format (Model::quantize with `policy`), weight by weight, dropping
+  // each f32 source's mapped pages once stored, so peak memory stays near the stored size. Ignored when
+  // keep_quantized already kept a GGUF file's formats.
+  std::optional<WeightFormat> weight_format;
+  QuantizePolicy policy;
 };
 
 class Model {
@@ -60,9 +89,23 @@ class Model {
   const io::HfConfig& config() const { return config_; }
   // Expected weights (name and shape), sorted by name: the params of the graph for a one-token batch.
   std::vector<WeightSpec> expected_weights() const;
-  // The bound weights by checkpoint name (f32; zero-copy views into the mapped file where possible).
+  // The bound weights by checkpoint name: f32 (zero-copy views into the mapped file where possible), or for
+  // the names in weight_formats() that format's storage of the [out, in] weight (include/tl/quant.h).
   const std::map<std::string, Tensor>& weights() const { return weights_; }
+  // Weights kept in a storage format (quantize(), or a GGUF loaded with keep_quantized), by checkpoint name.
+  const std::map<std::string, WeightFormat>& weight_formats() const { return formats_; }
+  // All weights as f32 in their checkpoint layout (stored formats dequantised): what make_model() takes.
+  std::map<std::string, Tensor> f32_weights() const;
+  // Logical element count (a stored weight counts its n * k weights).
   int64_t parameter_count() const;
+  // Bytes the bound weights occupy (stored formats at their storage size).
+  int64_t weight_bytes() const;
+
+  // Stores the linear-layer weights in `f` (see QuantizePolicy) and drops their f32 copies (f32 weights that
+  // were views of a mapped file are copied, so the mapping is released). Later forward passes run those
+  // layers as `linear` ops reading the stored weights (apply_weight_formats). f = f32 changes nothing. Throws
+  // ValueError for a format quantize_weight cannot produce (q4_k, q6_k) or an already quantised model.
+  void quantize(WeightFormat f, const QuantizePolicy& p = {});
 
   // Validates `b` (ids in [0, vocab), dtypes, matching shapes; ShapeError/ValueError naming the field),
   // compiles (or reuses) the executor for its shape and runs it.
@@ -109,6 +152,8 @@ class Model {
   Executor& compiled(const std::string& key, const std::function<Graph()>& build) { return executor_for(key, build); }
 
   // Writes the weights back as one safetensors file with their Hugging Face names (round-trips exactly).
+  // f16/bf16 weights are written in that dtype; block formats (q8_0, q4_*, q*_k) throw ValueError naming the
+  // weight (safetensors has no such dtype: write a GGUF with `tlt quantize`).
   void save(const std::string& path) const;
 
   // Number of compiled executors (one per distinct input shape); for tests.
@@ -118,7 +163,10 @@ class Model {
   explicit Model(io::HfConfig config) : config_(std::move(config)) {}
   // Checks `w` against expected_weights() and keeps it; throws on any missing/extra/mis-shaped weight.
   // `ignorable` names checkpoint entries that are not weights (e.g. BERT's "embeddings.position_ids").
-  void bind_weights(std::map<std::string, Tensor> w, const std::vector<std::string>& ignorable = {});
+  // `formats` names weights already in a storage format (their tensor holds it; checked against the expected
+  // [out, in] shape and the graph's linear uses).
+  void bind_weights(std::map<std::string, Tensor> w, const std::vector<std::string>& ignorable = {},
+                    const std::map<std::string, WeightFormat>& formats = {});
   virtual void check_batch(const Batch& b) const = 0;
   // The smallest valid batch (one token; ViT: one image; T5: one encoder and one decoder token), whose graph
   // holds every parameter: expected_weights() reads it.
@@ -129,8 +177,15 @@ class Model {
   io::HfConfig config_;
 
  private:
-  friend std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights);
+  friend std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights,
+                                           const std::map<std::string, WeightFormat>& formats);
+  friend std::unique_ptr<Model> load_model(const std::string& dir, const LoadOptions& opt);
+  // quantize(), calling `done_with(t)` on each f32 weight once it is no longer needed (the loader drops its
+  // mapped pages, so peak memory stays near the stored size).
+  void quantize_with(WeightFormat f, const QuantizePolicy& p, const std::function<void(const Tensor&)>& done_with);
   std::map<std::string, Tensor> weights_;
+  std::map<std::string, WeightFormat> formats_;  // stored weights (the rest are f32)
+  std::set<std::string> transposed_;             // stored weights whose checkpoint layout is [in, out] (GPT-2)
   Executor& executor_for(const std::string& key, const std::function<Graph()>& build);
   std::map<std::string, std::unique_ptr<Executor>> executors_;  // by input-shape key
 };
@@ -139,8 +194,13 @@ class Model {
 // loads <dir>/model.safetensors or the sharded model.safetensors.index.json. A path ending in .gguf loads a
 // LLaMA-architecture GGUF file instead (tl/models/gguf_model.h).
 std::unique_ptr<Model> load_model(const std::string& dir);
-// Same from a parsed config and weights already in memory (names as in the checkpoint).
-std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights);
+std::unique_ptr<Model> load_model(const std::string& dir, const LoadOptions& opt);
+// Same from a parsed config and weights already in memory (names as in the checkpoint). `formats` names
+// weights given in a storage format ([out, in] storage, include/tl/quant.h).
+std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights,
+                                  const std::map<std::string, WeightFormat>& formats = {});
+// The weights a config's model expects (name and [checkpoint] shape), sorted by name, without loading any.
+std::vector<WeightSpec> expected_weights(const io::HfConfig& config);
 std::vector<std::string> supported_model_types();
 
 // Sentence embeddings as sentence-transformers' Pooling(mean) + Normalize(): the mean of the last hidden

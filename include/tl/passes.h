@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -77,5 +78,30 @@ std::vector<PassRecord> optimize(Graph& g, OptLevel level, const PassOptions& op
 // "none" / "basic" / "full"; parse throws ValueError naming the accepted spellings.
 const char* opt_level_name(OptLevel level);
 OptLevel parse_opt_level(const std::string& name);
+
+}  // namespace tl
+
+// ---- Weight formats (src/passes/weight_formats.cpp) --------------------------------------------------------
+namespace tl {
+
+// A param consumed only as the weight of linear layers: every use is an einsum "P i,o i->P o" (as nn::linear
+// emits: "...i,oi->...o", "bsi,oi->bso") or, transposed, "P i,i o->P o" (GPT-2's Conv1D: "...i,io->...o"),
+// with the param as the second operand and an f32 first operand.
+struct LinearWeight {
+  std::string name;
+  int64_t in_features = 0, out_features = 0;  // k, n
+  bool transposed = false;                    // the param is [k, n] (the stored weight is its transpose)
+};
+// Every 2-D f32 param of `g` used only as a linear weight (params with any other use are left out), by name.
+std::vector<LinearWeight> linear_weights(const Graph& g);
+
+// Rewrites every linear-form einsum whose weight param is named in `formats` into a `linear` op (LinearAttrs)
+// and gives that param the format's storage type: f32/f16/bf16 [n, k] or u8 [n, weight_row_bytes(f, k)]
+// (always [out, in]: a transposed param's stored weight is its transpose). A following `add` of a 1-D param
+// bias [n], when the einsum result has no other use, is folded into the op. Names in `formats` that are not
+// params of `g` are ignored (a model's map covers all its graphs). Throws ValueError naming the param when it
+// has a use that is not a linear weight (tied embeddings: keep such weights f32), and ShapeError when k is not
+// a multiple of the format's block. Returns whether the graph changed.
+bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& formats);
 
 }  // namespace tl

@@ -43,6 +43,7 @@ const std::map<std::string, std::vector<std::string>>& required_attrs() {
       {"attention", {"scale"}},
       {"scaled_masked_softmax", {"scale"}},
       {"moe", {"top_k"}},
+      {"linear", {"format", "in"}},
   };
   return r;
 }
@@ -197,17 +198,22 @@ Tensor const_tensor(const ConstDecl& c, const std::string& source) {
         t.data<bool>()[i] = v.flag;
         break;
       case DType::i32:
-      case DType::i64: {
+      case DType::i64:
+      case DType::u8: {
         if (v.kind != KwValue::number || is_float_text(v.text))
           TL_THROW(ParseError, vat, "const '", c.name, "' (", c.dtype, "): value ", i, " must be an integer, got ",
                    shown(v));
         errno = 0;
         long long x = std::strtoll(v.text.c_str(), nullptr, 10);
         bool fits = errno == 0 && (t.dtype() == DType::i64 ||
-                                   (x >= std::numeric_limits<int32_t>::min() && x <= std::numeric_limits<int32_t>::max()));
+                                   (t.dtype() == DType::u8 && x >= 0 && x <= 255) ||
+                                   (t.dtype() == DType::i32 && x >= std::numeric_limits<int32_t>::min() &&
+                                    x <= std::numeric_limits<int32_t>::max()));
         if (!fits) TL_THROW(ParseError, vat, "const '", c.name, "' (", c.dtype, "): value ", v.text, " is out of range");
         if (t.dtype() == DType::i64)
           t.data<int64_t>()[i] = x;
+        else if (t.dtype() == DType::u8)
+          t.data<uint8_t>()[i] = uint8_t(x);
         else
           t.data<int32_t>()[i] = int32_t(x);
         break;

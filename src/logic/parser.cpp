@@ -116,11 +116,12 @@ class Parser {
 
   // `f32` in `input X: f32[2, 3]` / `const C: i64[4] = [...]`.
   std::string dtype_name_after_colon() {
-    const Token& ty = expect(Tok::ident, "(a dtype: f32, f16, bf16, i32, i64 or bool)");
-    static const char* known[] = {"f32", "f16", "bf16", "i32", "i64", "bool"};
+    const Token& ty = expect(Tok::ident, "(a dtype: f32, f16, bf16, i32, i64, bool or u8)");
+    // u8: stored quantised weights (`param W: u8[n, row_bytes]` feeding linear(..., format=q8_0)).
+    static const char* known[] = {"f32", "f16", "bf16", "i32", "i64", "bool", "u8"};
     for (const char* k : known)
       if (ty.text == k) return ty.text;
-    fail(ty, "unknown dtype '" + ty.text + "' (expected f32, f16, bf16, i32, i64 or bool)");
+    fail(ty, "unknown dtype '" + ty.text + "' (expected f32, f16, bf16, i32, i64, bool or u8)");
   }
 
   // One value of a typed constant or keyword argument: a number (optionally negative), inf/nan, true/false.

@@ -65,6 +65,7 @@ struct Expected {
   std::string gguf, hf;
   Shape shape;
   int64_t permute_heads = 0;
+  bool linear = false;  // used only as a linear layer's weight (may stay in its GGML format)
 };
 
 std::vector<Expected> expected_tensors(const io::HfConfig& c) {
@@ -77,32 +78,34 @@ std::vector<Expected> expected_tensors(const io::HfConfig& c) {
   for (int64_t i = 0; i < layers; ++i) {
     const std::string b = "blk." + std::to_string(i) + ".", l = "model.layers." + std::to_string(i) + ".";
     e.push_back({b + "attn_norm.weight", l + "input_layernorm.weight", {d}, 0});
-    e.push_back({b + "attn_q.weight", l + "self_attn.q_proj.weight", {h * hd, d}, h});
-    e.push_back({b + "attn_k.weight", l + "self_attn.k_proj.weight", {kv * hd, d}, kv});
-    e.push_back({b + "attn_v.weight", l + "self_attn.v_proj.weight", {kv * hd, d}, 0});
-    e.push_back({b + "attn_output.weight", l + "self_attn.o_proj.weight", {d, h * hd}, 0});
+    e.push_back({b + "attn_q.weight", l + "self_attn.q_proj.weight", {h * hd, d}, h, true});
+    e.push_back({b + "attn_k.weight", l + "self_attn.k_proj.weight", {kv * hd, d}, kv, true});
+    e.push_back({b + "attn_v.weight", l + "self_attn.v_proj.weight", {kv * hd, d}, 0, true});
+    e.push_back({b + "attn_output.weight", l + "self_attn.o_proj.weight", {d, h * hd}, 0, true});
     e.push_back({b + "ffn_norm.weight", l + "post_attention_layernorm.weight", {d}, 0});
-    e.push_back({b + "ffn_gate.weight", l + "mlp.gate_proj.weight", {ff, d}, 0});
-    e.push_back({b + "ffn_up.weight", l + "mlp.up_proj.weight", {ff, d}, 0});
-    e.push_back({b + "ffn_down.weight", l + "mlp.down_proj.weight", {d, ff}, 0});
+    e.push_back({b + "ffn_gate.weight", l + "mlp.gate_proj.weight", {ff, d}, 0, true});
+    e.push_back({b + "ffn_up.weight", l + "mlp.up_proj.weight", {ff, d}, 0, true});
+    e.push_back({b + "ffn_down.weight", l + "mlp.down_proj.weight", {d, ff}, 0, true});
   }
   e.push_back({"output_norm.weight", "model.norm.weight", {d}, 0});
-  if (!c.get_bool("tie_word_embeddings")) e.push_back({"output.weight", "lm_head.weight", {vocab, d}, 0});
+  if (!c.get_bool("tie_word_embeddings")) e.push_back({"output.weight", "lm_head.weight", {vocab, d}, 0, true});
   return e;
 }
 
-// w [heads*hd, cols] in llama.cpp's interleaved row order -> HF order (see the file comment).
+// w [heads*hd, cols] in llama.cpp's interleaved row order -> HF order (see the file comment). Rows move
+// whole, so this works for any storage (f32, f16, or rows of quantised blocks).
 Tensor unpermute_rows(const Tensor& w, int64_t heads) {
-  const int64_t rows = w.size(0), cols = w.numel() / std::max<int64_t>(rows, 1), hd = rows / heads;
+  const int64_t rows = w.size(0), hd = rows / heads;
   Tensor src = w.contiguous();
-  Tensor out = Tensor::empty(w.shape(), DType::f32);
-  const float* s = src.data<float>();
-  float* o = out.data<float>();
+  Tensor out = Tensor::empty(w.shape(), w.dtype());
+  const size_t row_bytes = src.nbytes() / size_t(std::max<int64_t>(rows, 1));
+  const auto* s = static_cast<const uint8_t*>(src.raw_data());
+  auto* o = static_cast<uint8_t*>(out.raw_data());
   for (int64_t h = 0; h < heads; ++h)
     for (int64_t i = 0; i < hd / 2; ++i)
       for (int64_t half = 0; half < 2; ++half)
-        std::memcpy(o + (h * hd + half * (hd / 2) + i) * cols, s + (h * hd + 2 * i + half) * cols,
-                    size_t(cols) * sizeof(float));
+        std::memcpy(o + size_t(h * hd + half * (hd / 2) + i) * row_bytes, s + size_t(h * hd + 2 * i + half) * row_bytes,
+                    row_bytes);
   return out;
 }
 
@@ -213,8 +216,9 @@ io::HfConfig gguf_config(const io::GgufFile& f) {
   return io::HfConfig(json::Value(std::move(o)), path);
 }
 
-std::map<std::string, Tensor> gguf_weights(const io::GgufFile& f, const io::HfConfig& config) {
-  const std::vector<Expected> want = expected_tensors(config);
+namespace {
+// Checks the file's tensors against `want`; all problems in one ShapeError / ValueError.
+void check_tensors(const io::GgufFile& f, const std::vector<Expected>& want) {
   std::vector<std::string> problems;
   bool only_shapes = true;
   std::set<std::string> names;
@@ -249,6 +253,54 @@ std::map<std::string, Tensor> gguf_weights(const io::GgufFile& f, const io::HfCo
     if (only_shapes) throw ShapeError(os.str());
     throw ValueError(os.str());
   }
+}
+}  // namespace
+
+std::optional<WeightFormat> gguf_weight_format(io::GgmlType t) {
+  switch (t) {
+    case io::GgmlType::F16: return WeightFormat::f16;
+    case io::GgmlType::BF16: return WeightFormat::bf16;
+    case io::GgmlType::Q8_0: return WeightFormat::q8_0;
+    case io::GgmlType::Q4_0: return WeightFormat::q4_0;
+    case io::GgmlType::Q4_1: return WeightFormat::q4_1;
+    case io::GgmlType::Q4_K: return WeightFormat::q4_k;
+    case io::GgmlType::Q6_K: return WeightFormat::q6_k;
+    default: return std::nullopt;
+  }
+}
+
+std::map<std::string, Tensor> gguf_weights_native(const io::GgufFile& f, const io::HfConfig& config,
+                                                  std::map<std::string, WeightFormat>& formats) {
+  const std::vector<Expected> want = expected_tensors(config);
+  check_tensors(f, want);
+  std::map<std::string, Tensor> w;
+  for (const Expected& e : want) {
+    const io::GgufTensorInfo& info = f.tensor_info(e.gguf);
+    const std::optional<WeightFormat> wf = e.linear ? gguf_weight_format(info.type) : std::nullopt;
+    Tensor t;
+    if (!wf) {
+      t = f.dequantize(e.gguf);  // [rows, cols] f32
+    } else if (weight_storage_dtype(*wf) != DType::u8) {
+      t = f.tensor(e.gguf);  // f16 / bf16 [rows, cols], a view of the mapping
+    } else {
+      io::QuantTensor q = f.quantized(e.gguf);  // rows of blocks, a view of the mapping
+      const int64_t rows = e.shape[0], row_bytes = weight_row_bytes(*wf, e.shape[1]);
+      if (int64_t(q.row_bytes) != row_bytes || int64_t(q.data.size()) != rows * row_bytes)
+        TL_THROW(ValueError, "[gguf-model] ", f.path(), ": tensor \"", e.gguf, "\" (", io::ggml_type_name(info.type),
+                 ") has ", q.data.size(), " bytes, expected ", rows, " rows of ", row_bytes);
+      t = Tensor::wrap(const_cast<uint8_t*>(q.data.data()), {rows, row_bytes}, DType::u8,
+                       std::const_pointer_cast<void>(std::static_pointer_cast<const void>(q.owner)));
+    }
+    if (e.permute_heads > 0) t = unpermute_rows(t, e.permute_heads);
+    if (wf) formats[e.hf] = *wf;
+    w.emplace(e.hf, std::move(t));
+  }
+  return w;
+}
+
+std::map<std::string, Tensor> gguf_weights(const io::GgufFile& f, const io::HfConfig& config) {
+  const std::vector<Expected> want = expected_tensors(config);
+  check_tensors(f, want);
   std::map<std::string, Tensor> w;
   for (const Expected& e : want) {
     Tensor t = f.dequantize(e.gguf);  // [rows, cols] f32
@@ -258,10 +310,13 @@ std::map<std::string, Tensor> gguf_weights(const io::GgufFile& f, const io::HfCo
   return w;
 }
 
-std::unique_ptr<Model> load_gguf_model(const std::string& path) {
+std::unique_ptr<Model> load_gguf_model(const std::string& path, const GgufLoadOptions& opt) {
   const io::GgufFile f = io::GgufFile::open(path);
   const io::HfConfig config = gguf_config(f);
-  return make_model(config, gguf_weights(f, config));
+  if (!opt.keep_quantized) return make_model(config, gguf_weights(f, config));
+  std::map<std::string, WeightFormat> formats;
+  std::map<std::string, Tensor> w = gguf_weights_native(f, config, formats);
+  return make_model(config, std::move(w), formats);
 }
 
 }  // namespace tl::models

@@ -6,6 +6,9 @@
 #include <set>
 #include <sstream>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "common.h"
 #include "tl/error.h"
 #include "tl/io/safetensors.h"
@@ -14,6 +17,7 @@
 #include "tl/models/generate.h"
 #include "tl/models/gguf_model.h"
 #include "tl/nn/kv_cache.h"
+#include "tl/passes.h"
 
 namespace tl::models {
 
@@ -119,14 +123,119 @@ std::vector<WeightSpec> Model::expected_weights() const {
   return out;
 }
 
+namespace {
+// In-features of a stored weight: its row holds k weights in weight_row_bytes(f, k) bytes (or k elements).
+int64_t stored_in_features(const Tensor& t, WeightFormat f) {
+  if (weight_storage_dtype(f) != DType::u8) return t.size(1);
+  const int64_t block = weight_format_block(f);
+  return t.size(1) / weight_row_bytes(f, block) * block;
+}
+}  // namespace
+
 int64_t Model::parameter_count() const {
   int64_t n = 0;
-  for (const auto& [name, t] : weights_) n += t.numel();
+  for (const auto& [name, t] : weights_) {
+    auto f = formats_.find(name);
+    n += f == formats_.end() ? t.numel() : t.size(0) * stored_in_features(t, f->second);
+  }
   return n;
 }
 
-void Model::bind_weights(std::map<std::string, Tensor> w, const std::vector<std::string>& ignorable) {
+int64_t Model::weight_bytes() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : weights_) n += int64_t(t.nbytes());
+  return n;
+}
+
+std::map<std::string, Tensor> Model::f32_weights() const {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : weights_) {
+    auto f = formats_.find(name);
+    if (f == formats_.end()) {
+      out.emplace(name, t);
+      continue;
+    }
+    Tensor w = dequantize_weight(t, f->second, stored_in_features(t, f->second));  // [out, in]
+    out.emplace(name, transposed_.count(name) ? w.transpose(0, 1).contiguous() : w);
+  }
+  return out;
+}
+
+void Model::quantize(WeightFormat f, const QuantizePolicy& p) { quantize_with(f, p, nullptr); }
+
+void Model::quantize_with(WeightFormat f, const QuantizePolicy& p,
+                          const std::function<void(const Tensor&)>& done_with) {
+  if (f == WeightFormat::f32) return;
+  if (!formats_.empty())
+    TL_THROW(ValueError, "[", family(), "] quantize(", weight_format_name(f), "): the weights are already stored ",
+             "in reduced formats (e.g. \"", formats_.begin()->first, "\" as ",
+             weight_format_name(formats_.begin()->second), "); quantise a model loaded with f32 weights");
+  if (!can_quantize(f))
+    TL_THROW(ValueError, "[", family(), "] quantize: format ", weight_format_name(f),
+             " cannot be produced from f32 weights (it only comes from GGUF files; use q8_0, q4_0, q4_1, f16 or bf16)");
+  const bool four_bit = f == WeightFormat::q4_0 || f == WeightFormat::q4_1;
+  const WeightFormat head = p.lm_head ? *p.lm_head : (four_bit ? WeightFormat::q8_0 : f);
+  const std::set<std::string> keep(p.keep_f32.begin(), p.keep_f32.end());
+  std::map<std::string, WeightFormat> formats;
+  std::set<std::string> transposed;
+  std::map<std::string, Tensor> stored;
+  for (const LinearWeight& lw : linear_weights(build_graph(example_batch()))) {
+    if (keep.count(lw.name)) continue;
+    const WeightFormat wf = lw.name == "lm_head.weight" ? head : f;
+    if (wf == WeightFormat::f32) continue;
+    if (!can_quantize(wf))
+      TL_THROW(ValueError, "[", family(), "] quantize: the LM head format ", weight_format_name(wf),
+               " cannot be produced from f32 weights");
+    if (lw.in_features % weight_format_block(wf) != 0) {
+      if (p.strict)
+        TL_THROW(ShapeError, "[", family(), "] quantize: weight \"", lw.name, "\" has ", lw.in_features,
+                 " in-features, which ", weight_format_name(wf), " cannot store (a multiple of ",
+                 weight_format_block(wf), " is needed)");
+      continue;  // stays f32
+    }
+    const Tensor& w = weights_.at(lw.name);  // [out, in], or [in, out] when transposed
+    stored.emplace(lw.name, quantize_weight(lw.transposed ? w.transpose(0, 1) : w, wf));
+    if (done_with) done_with(w);
+    formats[lw.name] = wf;
+    if (lw.transposed) transposed.insert(lw.name);
+  }
+  // Swap in the stored weights (dropping the f32 ones), then copy the f32 weights that still view a mapped
+  // file so the mapping (the whole f32 checkpoint) is released.
+  for (auto& [name, t] : stored) weights_[name] = std::move(t);
+  stored.clear();
+  if (!formats.empty())
+    for (auto& [name, t] : weights_)
+      if (!formats.count(name)) {
+        Tensor c = t.clone();
+        if (done_with) done_with(t);
+        t = std::move(c);
+      }
+  formats_ = std::move(formats);
+  transposed_ = std::move(transposed);
+  executors_.clear();
+}
+
+void Model::bind_weights(std::map<std::string, Tensor> w, const std::vector<std::string>& ignorable,
+                         const std::map<std::string, WeightFormat>& formats) {
   const std::vector<WeightSpec> want = expected_weights();
+  // Stored weights: their [out, in] shape from the storage, checked against the graph's linear uses.
+  std::map<std::string, LinearWeight> linear;
+  if (!formats.empty())
+    for (const LinearWeight& lw : linear_weights(build_graph(example_batch()))) linear.emplace(lw.name, lw);
+  std::map<std::string, Shape> stored_shape;
+  for (const auto& [name, f] : formats) {
+    auto it = w.find(name);
+    if (it == w.end()) continue;  // reported as missing below
+    auto lw = linear.find(name);
+    if (lw == linear.end())
+      TL_THROW(ValueError, "[", family(), "] ", config_.name(), ": weight \"", name, "\" is given as ",
+               weight_format_name(f), " but the ", family(),
+               " graph does not use it only as a linear layer's weight (tied or other uses need f32)");
+    const int64_t k = lw->second.in_features;
+    const int64_t n = check_weight_storage(it->second, f, k, "weight \"" + name + "\" (" + weight_format_name(f) + ")");
+    stored_shape[name] = lw->second.transposed ? Shape{k, n} : Shape{n, k};
+    if (lw->second.transposed) transposed_.insert(name);
+  }
   std::vector<std::string> problems;
   bool only_shapes = true;
   std::set<std::string> expected_names;
@@ -136,7 +245,7 @@ void Model::bind_weights(std::map<std::string, Tensor> w, const std::vector<std:
     if (it == w.end()) {
       problems.push_back("missing weight \"" + s.name + "\" (expected shape " + shape_str(s.shape) + ")");
       only_shapes = false;
-    } else if (it->second.shape() != s.shape) {
+    } else if ((stored_shape.count(s.name) ? stored_shape.at(s.name) : it->second.shape()) != s.shape) {
       problems.push_back("weight \"" + s.name + "\": expected shape " + shape_str(s.shape) + ", got " +
                          shape_str(it->second.shape()));
     }
@@ -168,8 +277,10 @@ void Model::bind_weights(std::map<std::string, Tensor> w, const std::vector<std:
     throw ValueError(os.str());
   }
   for (auto& [name, t] : w)
-    if (t.dtype() != DType::f32) t = t.to(DType::f32);
+    if (t.dtype() != DType::f32 && !formats.count(name)) t = t.to(DType::f32);
   weights_ = std::move(w);
+  for (const auto& [name, f] : formats)
+    if (weights_.count(name)) formats_[name] = f;
   executors_.clear();
 }
 
@@ -177,6 +288,10 @@ Executor& Model::executor_for(const std::string& key, const std::function<Graph(
   auto it = executors_.find(key);
   if (it != executors_.end()) return *it->second;
   Graph g = build();
+  apply_weight_formats(g, formats_);  // stored weights: their einsums become typed linear ops (passes.h)
+  // The optimiser's full level (CSE, folding, einsum chain merge/split, bias+activation and softmax fusion):
+  // model outputs stay within the parity tests' tolerances (tests/models) and it costs a few ms per graph.
+  optimize(g, OptLevel::full);
   auto ex = std::make_unique<Executor>(g);
   for (Value v : g.params()) ex->bind_param(g.info(v).name, weights_.at(g.info(v).name));
   // Keep the cache bounded: generation visits one shape per length.
@@ -232,8 +347,14 @@ std::vector<int64_t> Model::generate_greedy(const std::vector<int64_t>& prompt, 
 }
 
 void Model::save(const std::string& path) const {
+  for (const auto& [name, f] : formats_)
+    if (weight_storage_dtype(f) == DType::u8)
+      TL_THROW(ValueError, "[", family(), "] save ", path, ": weight \"", name, "\" is stored as ",
+               weight_format_name(f), ", which safetensors cannot hold; write a GGUF with `tlt quantize` (or save ",
+               "the f32 model before quantising)");
   io::NamedTensors ts;
-  for (const auto& [name, t] : weights_) ts.emplace_back(name, t);
+  for (const auto& [name, t] : weights_)
+    ts.emplace_back(name, transposed_.count(name) ? t.transpose(0, 1).contiguous() : t);
   io::save_safetensors(path, ts, {{"format", "pt"}});
 }
 
@@ -285,18 +406,62 @@ const std::vector<std::string> kIgnorable = {
     "attn.masked_bias",        "encoder.embed_tokens.weight", "decoder.embed_tokens.weight"};
 }  // namespace
 
-std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights) {
+std::unique_ptr<Model> make_model(const io::HfConfig& config, std::map<std::string, Tensor> weights,
+                                  const std::map<std::string, WeightFormat>& formats) {
   weights = canonical_names(config.get_string("model_type"), std::move(weights));
   detail::WeightNames names;
   for (const auto& kv : weights) names.push_back(kv.first);
   std::unique_ptr<Model> m = make_empty(config, names);
-  m->bind_weights(std::move(weights), kIgnorable);
+  m->bind_weights(std::move(weights), kIgnorable, formats);
+  return m;
+}
+
+std::vector<WeightSpec> expected_weights(const io::HfConfig& config) {
+  return make_empty(config, {})->expected_weights();
+}
+
+namespace {
+std::unique_ptr<Model> load_directory(const std::string& dir, std::vector<std::span<const uint8_t>>* maps);
+// Drops the resident pages wholly inside [p, p + n) when that range lies in one of the read-only file mappings
+// `maps` (never written, so a dropped page is re-read from the file if touched again); other memory is left.
+void release_mapped_pages(const void* p, size_t n, const std::vector<std::span<const uint8_t>>& maps) {
+  const auto* b = static_cast<const uint8_t*>(p);
+  bool inside = false;
+  for (const auto& m : maps) inside = inside || (b >= m.data() && b + n <= m.data() + m.size());
+  if (!inside || n == 0) return;
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t lo = (uintptr_t(b) + page - 1) / page * page, hi = (uintptr_t(b) + n) / page * page;
+  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+}  // namespace
+
+std::unique_ptr<Model> load_model(const std::string& dir, const LoadOptions& opt) {
+  namespace fs = std::filesystem;
+  std::unique_ptr<Model> m;
+  if (is_gguf_path(dir) && !fs::is_directory(dir)) {
+    m = load_gguf_model(dir, GgufLoadOptions{opt.keep_quantized});
+    if (opt.weight_format && m->weight_formats().empty()) m->quantize(*opt.weight_format, opt.policy);
+    return m;
+  }
+  if (!opt.weight_format) return load_model(dir);
+  // Safetensors: f32 weights are views of the mapping; each one's pages are dropped once it is stored (the
+  // mapping stays alive while any view of it does, so the spans stay valid throughout).
+  std::vector<std::span<const uint8_t>> maps;
+  m = load_directory(dir, &maps);
+  m->quantize_with(*opt.weight_format, opt.policy,
+                   [&](const Tensor& t) { release_mapped_pages(t.raw_data(), t.nbytes(), maps); });
   return m;
 }
 
 std::unique_ptr<Model> load_model(const std::string& dir) {
   namespace fs = std::filesystem;
   if (is_gguf_path(dir) && !fs::is_directory(dir)) return load_gguf_model(dir);  // src/models/gguf_model.cpp
+  return load_directory(dir, nullptr);
+}
+
+namespace {
+std::unique_ptr<Model> load_directory(const std::string& dir, std::vector<std::span<const uint8_t>>* maps) {
+  namespace fs = std::filesystem;
   const io::HfConfig config = io::HfConfig::load(dir);
   std::string weights_path = dir;
   if (fs::is_directory(dir) && !fs::exists(fs::path(dir) / "model.safetensors") &&
@@ -304,10 +469,13 @@ std::unique_ptr<Model> load_model(const std::string& dir) {
     TL_THROW(IoError, "[model] ", dir,
              ": no model.safetensors or model.safetensors.index.json in the directory");
   const io::SafetensorsCheckpoint ck = io::SafetensorsCheckpoint::open(weights_path);
+  if (maps)
+    for (const io::SafetensorsFile& f : ck.files()) maps->push_back(f.mapping()->bytes());
   std::map<std::string, Tensor> w;
   for (const std::string& n : ck.names()) w.emplace(n, ck.load(n, io::Convert::to_f32));
   return make_model(config, std::move(w));
 }
+}  // namespace
 
 Tensor mean_pool_normalize(const Tensor& hidden, const Tensor& mask) {
   // The sentence-transformers pipeline's mean + Normalize modules (src/models/embed.cpp) own the arithmetic.

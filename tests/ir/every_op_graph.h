@@ -114,6 +114,8 @@ inline Graph every_op_graph() {
     Value router = g.reshape(gamma, {1, 4}, "moe_router");                           // [1, 4]
     Value w1 = g.transpose(w, {1, 0}, "moe_w1");                                     // [5, 4]
     extra.push_back(g.add_op(OpKind::moe, MoeAttrs{mp}, {x, router, w1, w}, "fmoe"));  // [2, 3, 4]
+    // Typed linear (src/ir/ops_linear.cpp): an f32 weight [5, 4] (the other formats: tests/ir/linear_op_test.cpp).
+    extra.push_back(g.linear(x, w1, std::nullopt, WeightFormat::f32, "flin"));  // [2, 3, 5]
   }
   for (Value v : extra) g.output(v);
   g.output(cc, "cc");

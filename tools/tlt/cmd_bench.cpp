@@ -23,6 +23,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "weight_flags.h"
 #include "tl/error.h"
 #include "tl/models.h"
 #include "tl/models/generate.h"
@@ -35,7 +36,7 @@ namespace tlt {
 
 namespace {
 
-const std::vector<FlagSpec> kFlags = {
+const std::vector<FlagSpec> kFlags = with_weight_flags({
     {{"--tokens", "-n"}, true, "prompt: tokens in the forward (512); decode: new tokens (64); graph: tokens (1)"},
     {{"--context"}, true, "decode: prompt tokens already in the KV cache before timing (default 0)"},
     {{"--batch"}, true, "embed: sequences per batch (default 32)"},
@@ -45,7 +46,7 @@ const std::vector<FlagSpec> kFlags = {
     {{"--reps", "-r"}, true, "timed repetitions after one warm-up run; the best is reported (default 3)"},
     {{"--json"}, false, "print one JSON object instead of text"},
     {{"-h", "--help"}, false, "show this help"},
-};
+});
 
 using Clock = std::chrono::steady_clock;
 
@@ -149,7 +150,7 @@ std::unique_ptr<tl::models::Model> load_lm(const Args& a, const char* what) {
   if (a.positional().size() != 2)
     TL_THROW(tl::ValueError, "tlt bench ", what, ": expected one MODEL directory, got ", a.positional().size() - 1,
              " positional arguments");
-  return tl::models::load_model(a.positional()[1]);
+  return tl::models::load_model(a.positional()[1], weight_load_options(a));
 }
 
 void bench_prompt(const Args& a, Report& r, int reps) {

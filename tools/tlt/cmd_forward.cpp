@@ -9,6 +9,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "weight_flags.h"
 #include "tl/error.h"
 #include "tl/models.h"
 #include "tl/models/gguf_model.h"
@@ -18,7 +19,7 @@
 namespace tlt {
 
 namespace {
-const std::vector<FlagSpec> kFlags = {
+const std::vector<FlagSpec> kFlags = with_weight_flags({
     {{"--tokens"}, true, "comma-separated token ids of one sequence (repeat for a batch)"},
     {{"--text"}, true, "text to encode with MODEL/tokenizer.json (repeat for a batch)"},
     {{"--decoder-tokens"},
@@ -28,7 +29,7 @@ const std::vector<FlagSpec> kFlags = {
     {{"--output"}, true, "logits (default) or hidden"},
     {{"-o", "--out"}, true, "output .npy file (required)"},
     {{"-h", "--help"}, false, "show this help"},
-};
+});
 
 // Rows padded with 0 to the longest; mask 1 for real tokens. Returns {ids, mask, padded?}.
 std::pair<tl::Tensor, tl::Tensor> batch_of(const std::vector<std::vector<int64_t>>& rows, bool& padded) {
@@ -72,7 +73,7 @@ int cmd_forward(int argc, char** argv) {
   const std::string what = args.get("output").value_or("logits");
   if (what != "logits" && what != "hidden")
     TL_THROW(tl::ValueError, "--output must be logits or hidden, got \"", what, "\"");
-  auto m = tl::models::load_model(dir);
+  auto m = tl::models::load_model(dir, weight_load_options(args));
 
   std::vector<std::vector<int64_t>> rows;
   for (const auto& s : args.all("tokens")) rows.push_back(parse_id_list(s, "--tokens"));

@@ -15,6 +15,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "weight_flags.h"
 #include "tl/error.h"
 #include "tl/models.h"
 #include "tl/chat_template.h"
@@ -26,7 +27,7 @@
 namespace tlt {
 
 namespace {
-const std::vector<FlagSpec> kFlags = {
+const std::vector<FlagSpec> kFlags = with_weight_flags({
     {{"--tokens"}, true, "a prompt as comma-separated token ids (repeat for a batch)"},
     {{"-p", "--prompt", "--text"},
      true,
@@ -48,7 +49,7 @@ const std::vector<FlagSpec> kFlags = {
     {{"--chat"}, false, "wrap each --prompt as a user message in the model's chat template"},
     {{"--system"}, true, "with --chat: a system message before the user's"},
     {{"-h", "--help"}, false, "show this help"},
-};
+});
 
 // The tokenizer that belongs to a model: MODEL/tokenizer.json (or .json.gz) beside config.json, or a GGUF
 // file's embedded vocabulary. For GGUF we split text as llama.cpp does for tokenizer.ggml.pre and honour
@@ -207,7 +208,7 @@ int cmd_generate(int argc, char** argv) {
   if (order.empty()) TL_THROW(tl::ValueError, "give a prompt: --tokens 1,2,3 or --prompt \"text\"");
 
   const auto t_load = std::chrono::steady_clock::now();
-  auto m = tl::models::load_model(dir.string());
+  auto m = tl::models::load_model(dir.string(), weight_load_options(args));
   std::fprintf(stderr, "[generate] loaded %s (%s, %.1fM parameters) in %.2f s\n", dir.string().c_str(),
                m->family().c_str(), double(m->parameter_count()) / 1e6,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());

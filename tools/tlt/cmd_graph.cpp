@@ -7,6 +7,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "weight_flags.h"
 #include "tl/graph.h"
 #include "tl/logic.h"
 #include "tl/models.h"
@@ -16,7 +17,7 @@
 namespace tlt {
 
 namespace {
-const std::vector<FlagSpec> kFlags = {
+const std::vector<FlagSpec> kFlags = with_weight_flags({
     {{"--text"}, false, "print the graph in its text form"},
     {{"--json"}, false, "print the graph in its JSON form"},
     {{"--dot"}, false, "print the graph as Graphviz DOT"},
@@ -26,13 +27,14 @@ const std::vector<FlagSpec> kFlags = {
     {{"--opt"}, true, "optimise first: none, basic (dce, cse, folding, simplification) or full (+ einsum merge/split)"},
     {{"-o", "--output"}, true, "write to this file instead of stdout"},
     {{"-h", "--help"}, false, "show this help"},
-};
+});
 }  // namespace
 
 // The forward graph of a model directory (config.json) for a batch of `batch` x `seq` inputs: token ids
 // (plus a mask for BERT and T5, token types for BERT, decoder ids for T5) or ViT images of the configured size.
-tl::Graph model_graph(const std::string& dir, int64_t batch, int64_t seq, std::string& family) {
-  auto m = tl::models::load_model(dir);
+tl::Graph model_graph(const std::string& dir, int64_t batch, int64_t seq, std::string& family,
+                      const tl::models::LoadOptions& lo) {
+  auto m = tl::models::load_model(dir, lo);
   family = m->family();
   tl::models::Batch b;
   if (family == "vit") {
@@ -45,7 +47,9 @@ tl::Graph model_graph(const std::string& dir, int64_t batch, int64_t seq, std::s
     if (family == "bert") b.type_ids = tl::Tensor::zeros({batch, seq}, tl::DType::i64);
     if (family == "t5") b.decoder_ids = tl::Tensor::zeros({batch, seq}, tl::DType::i64);
   }
-  return m->build_graph(b);
+  tl::Graph g = m->build_graph(b);
+  tl::apply_weight_formats(g, m->weight_formats());  // stored weights: typed linear ops on u8/f16/bf16 params
+  return g;
 }
 
 int cmd_graph(int argc, char** argv) {
@@ -80,7 +84,7 @@ int cmd_graph(int argc, char** argv) {
   // A .tl program shows the graph its tensor equations compile to; a model directory its forward graph.
   const bool is_tl = ends(".tl");
   std::string family;
-  tl::Graph g = is_model ? model_graph(path, batch, seq, family)
+  tl::Graph g = is_model ? model_graph(path, batch, seq, family, weight_load_options(args))
                 : is_tl  ? tl::logic::Program::load(path).graph()
                          : tl::load_graph(path);
   tl::verify(g);

@@ -12,4 +12,6 @@ int cmd_forward(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_embed(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
+int cmd_quantize(int argc, char** argv);
 }  // namespace tlt

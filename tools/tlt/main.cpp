@@ -27,6 +27,8 @@ const Command kCommands[] = {
     {"generate", tlt::cmd_generate, "greedy continuation of a prompt with a model directory (KV cache)"},
     {"graph", tlt::cmd_graph, "verify a graph file and convert it between text, JSON and DOT"},
     {"inspect", tlt::cmd_inspect, "a model directory's or preset's architecture, parameter count, FLOPs and memory"},
+    {"perplexity", tlt::cmd_perplexity, "sliding-window perplexity of a causal language model on a text"},
+    {"quantize", tlt::cmd_quantize, "write a model's weights as q8_0/q4_0/q4_1/bf16/f16/f32 GGUF (or safetensors)"},
     {"run", tlt::cmd_run, "run a .tl program (tensor equations, Datalog rules) on .npy inputs and .tsv facts"},
     {"tokenize", tlt::cmd_tokenize, "encode text / decode ids with a Hugging Face tokenizer.json (ids as tokenizers)"},
 };

@@ -50,8 +50,19 @@ io::HfConfig gguf_config(const io::GgufFile& f);
 // All weights dequantised to f32 under their Hugging Face names (q/k rows un-interleaved), checked by GGUF
 // name against `config` (from gguf_config); problems are listed together.
 std::map<std::string, Tensor> gguf_weights(const io::GgufFile& f, const io::HfConfig& config);
-// gguf_config + gguf_weights + make_model.
-std::unique_ptr<Model> load_gguf_model(const std::string& path);
+// Same, but the linear weights (attn_q/k/v/output, ffn_gate/up/down, output) whose GGML type is a weight
+// format (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16, BF16) stay in it: their tensors hold the file's bytes (zero-copy
+// views of the mapping; q/k rows are permuted as whole rows of blocks into a copy) and `formats` receives
+// their names. token_embd, the norms and other types are dequantised to f32.
+std::map<std::string, Tensor> gguf_weights_native(const io::GgufFile& f, const io::HfConfig& config,
+                                                  std::map<std::string, WeightFormat>& formats);
+// The weight format a GGML type maps to (nullopt: F32 and types that are dequantised instead).
+std::optional<WeightFormat> gguf_weight_format(io::GgmlType t);
+struct GgufLoadOptions {
+  bool keep_quantized = false;  // gguf_weights_native instead of gguf_weights
+};
+// gguf_config + gguf_weights (or gguf_weights_native) + make_model.
+std::unique_ptr<Model> load_gguf_model(const std::string& path, const GgufLoadOptions& opt = {});
 
 enum class GgufPreTokenizer { transformers, llama_cpp };
 // The tokenizer.json document the embedded vocabulary converts to (for inspection and tests).

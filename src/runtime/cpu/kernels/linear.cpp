@@ -1,0 +1,98 @@
+// The typed linear layer: x [..., k] (flattened to rows) times a weight kept in its storage format, through
+// tl::qgemm (which dequantises W on the fly: blocks in registers for few rows, packed panels for many), then
+// the bias added row by row. Nothing is converted ahead of time, so a q4_0 weight costs its 4.5 bits per
+// element in memory for the whole run.
+#include <algorithm>
+
+#include "runtime/cpu/kernels/common.h"
+#include "tl/error.h"
+#include "tl/kernels.h"
+#include "tl/threading.h"
+
+namespace tl::kernels {
+
+using namespace detail;
+
+Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w, const Shape* bias,
+                   DType bias_dtype, WeightFormat format, int64_t in_features, const char* op) {
+  const char* fname = weight_format_name(format);
+  if (x_dtype != DType::f32)
+    TL_THROW(ValueError, "[", op, "] input 0 (x) has dtype ", dtype_name(x_dtype), ", expected f32");
+  if (x.empty()) TL_THROW(ShapeError, "[", op, "] input 0 (x) must have rank >= 1, got shape []");
+  const int64_t k = x.back();
+  if (in_features <= 0)
+    TL_THROW(ValueError, "[", op, "] attribute 'in' = ", in_features, " must be positive");
+  if (k != in_features)
+    TL_THROW(ShapeError, "[", op, "] input 0 (x) has shape ", shape_str(x), ", expected last dim ", in_features,
+             " (attribute 'in')");
+  const DType want = weight_storage_dtype(format);
+  if (w_dtype != want)
+    TL_THROW(ValueError, "[", op, "] input 1 (weight) has dtype ", dtype_name(w_dtype), ", expected ",
+             dtype_name(want), " (the storage of format ", fname, ")");
+  int64_t row = 0;
+  try {
+    row = weight_row_bytes(format, k);
+  } catch (const ValueError&) {
+    TL_THROW(ShapeError, "[", op, "] format ", fname, " stores rows in blocks of ", weight_format_block(format),
+             " weights, but in_features = ", k, " is not a positive multiple of ", weight_format_block(format));
+  }
+  const int64_t cols = want == DType::u8 ? row : k;
+  if (w.size() != 2 || w[1] != cols)
+    TL_THROW(ShapeError, "[", op, "] input 1 (weight, format ", fname, ") has shape ", shape_str(w),
+             ", expected [n, ", cols, "]",
+             want == DType::u8 ? " (weight_row_bytes(" + std::string(fname) + ", " + std::to_string(k) + "))" : "");
+  const int64_t n = w[0];
+  if (bias) {
+    if (!is_float(bias_dtype))
+      TL_THROW(ValueError, "[", op, "] input 2 (bias) has dtype ", dtype_name(bias_dtype),
+               ", expected a float dtype (f32, f16, bf16)");
+    if (*bias != Shape{n})
+      TL_THROW(ShapeError, "[", op, "] input 2 (bias) has shape ", shape_str(*bias), ", expected [", n,
+               "] (the weight's out-features)");
+  }
+  Shape out = x;
+  out.back() = n;
+  return out;
+}
+
+void linear_into(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
+                 int64_t in_features, const Tensor& out) {
+  check_defined("linear", "x", x);
+  check_defined("linear", "weight", w);
+  Shape bshape;
+  if (bias) {
+    check_defined("linear", "bias", *bias);
+    bshape = bias->shape();
+  }
+  const Shape os = linear_shape(x.dtype(), x.shape(), w.dtype(), w.shape(), bias ? &bshape : nullptr,
+                                bias ? bias->dtype() : DType::f32, format, in_features);
+  check_out("linear", out, os, DType::f32);
+  const int64_t k = in_features, n = w.size(0), m = x.numel() / std::max<int64_t>(k, 1);
+  if (m == 0 || n == 0) return;
+  const Tensor xc = x.contiguous();  // [m, k]
+  const Tensor wc = w.contiguous();  // [n, k] or [n, row bytes]
+  float* y = out.data<float>();      // [m, n]
+  qgemm(m, n, k, xc.data<float>(), k, wc.raw_data(), format, y, n);
+  if (!bias) return;
+  const Tensor b = bias->dtype() == DType::f32 ? bias->contiguous() : bias->to(DType::f32);  // [n]
+  const float* bp = b.data<float>();
+  parallel_for(m, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* yr = y + r * n;
+      for (int64_t j = 0; j < n; ++j) yr[j] += bp[j];
+    }
+  });
+}
+
+Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
+              int64_t in_features) {
+  Shape bshape;
+  if (bias) bshape = bias->shape();
+  Tensor out = Tensor::empty(linear_shape(x.dtype(), x.shape(), w.dtype(), w.shape(), bias ? &bshape : nullptr,
+                                          bias ? bias->dtype() : DType::f32, format, in_features),
+                             DType::f32);
+  linear_into(x, w, bias, format, in_features, out);
+  return out;
+}
+
+}  // namespace tl::kernels
