@@ -40,7 +40,7 @@ json::Value byte_level(bool use_regex) {
 }
 
 json::Value llama_cpp_pre_tokenizer(const std::string& path, const std::string& pre) {
-  if (pre.empty() || pre == "default" || pre == "gpt2") return byte_level(true);
+  if (pre.empty() || pre == "default" || pre == "gpt2" || pre == "gpt-2") return byte_level(true);
   if (pre == "smollm")  // llama.cpp: "\\p{N}" then GPT-2's regex; SmolLM's tokenizer.json: Digits + ByteLevel
     return obj({{"type", "Sequence"},
                 {"pretokenizers",

@@ -6,6 +6,7 @@
 // ggml defines each type, or a QuantTensor handle (raw blocks + type) for kernels that work on blocks.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -158,6 +159,93 @@ class GgufFile {
   std::unordered_map<std::string, size_t> kv_index_;
   std::vector<GgufTensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+};
+
+// ---- Writer ----
+// GGUF v3, little endian, laid out byte for byte as the gguf Python package 0.19.0 (GGUFWriter) writes it:
+// header, metadata in insertion order, tensor infos (dims in ggml order, offsets relative to the data
+// section, each tensor's size padded to the alignment), zero padding to the alignment, then each tensor's
+// bytes followed by zero padding to the alignment (the last one too). The alignment is 32 unless
+// set_alignment() changes it, which also writes general.alignment (as GGUFWriter.add_custom_alignment).
+//
+//   io::GgufWriter w;
+//   w.set_string("general.architecture", "llama");
+//   w.set_u32("llama.block_count", 2);
+//   w.set_array("tokenizer.ggml.tokens", io::gguf_string_array(tokens));
+//   w.add_tensor("blk.0.attn_q.weight", io::GgmlType::Q8_0, {64, 64}, std::move(blocks));
+//   w.write("out.gguf");
+//
+// Validation (ValueError naming the key or tensor, the expected and the actual): empty or duplicate tensor
+// names, names of 64 bytes or more (ggml's GGML_MAX_NAME), 1 to 4 dims each > 0, a row length that is not a
+// multiple of the type's block size, a byte count that differs from the shape's, a value whose variant does
+// not match its type or whose integer does not fit, array elements of another type than the array's.
+// Plain tensors hold their bytes in memory; add_tensor_lazy takes a function producing them at write time,
+// so a whole model need not be in memory at once (its size is checked when it is produced).
+GgufValue gguf_u32(uint32_t v);
+GgufValue gguf_i32(int32_t v);
+GgufValue gguf_u64(uint64_t v);
+GgufValue gguf_f32(float v);
+GgufValue gguf_bool(bool v);
+GgufValue gguf_string(std::string v);
+GgufValue gguf_string_array(const std::vector<std::string>& v);
+GgufValue gguf_i32_array(const std::vector<int32_t>& v);
+GgufValue gguf_f32_array(const std::vector<float>& v);
+// A value of `type` holding `x` (integers checked against the type's range); for generic code and tests.
+GgufValue gguf_scalar(GgufValueType type, std::variant<uint64_t, int64_t, double, bool> x);
+
+// Bytes of a tensor of `shape` (row-major; shape.back() is ggml's ne[0]) stored as `type`; ValueError when the
+// row length is not a multiple of the block size or the type's size is unknown.
+uint64_t ggml_tensor_bytes(GgmlType type, const Shape& shape);
+
+class GgufWriter {
+ public:
+  using Producer = std::function<std::vector<uint8_t>()>;
+
+  GgufWriter() = default;
+  // A power of two; adds general.alignment (u32) like GGUFWriter.add_custom_alignment.
+  void set_alignment(uint32_t alignment);
+  uint64_t alignment() const { return alignment_; }
+
+  // Sets a metadata value: a new key is appended, an existing one keeps its position and takes the value.
+  void set(const std::string& key, GgufValue v);
+  void set_u32(const std::string& key, uint32_t v) { set(key, gguf_u32(v)); }
+  void set_i32(const std::string& key, int32_t v) { set(key, gguf_i32(v)); }
+  void set_f32(const std::string& key, float v) { set(key, gguf_f32(v)); }
+  void set_bool(const std::string& key, bool v) { set(key, gguf_bool(v)); }
+  void set_string(const std::string& key, std::string v) { set(key, gguf_string(std::move(v))); }
+  void set_array(const std::string& key, GgufValue array) { set(key, std::move(array)); }
+  bool erase(const std::string& key);  // true when the key was there
+  const GgufValue* find(std::string_view key) const;
+  const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return kv_; }
+
+  // Tensors in insertion order; `shape` row-major ([rows, cols]: ne = {cols, rows}).
+  void add_tensor(const std::string& name, GgmlType type, const Shape& shape, std::vector<uint8_t> bytes);
+  void add_tensor_lazy(const std::string& name, GgmlType type, const Shape& shape, Producer produce);
+  size_t tensor_count() const { return tensors_.size(); }
+
+  // The whole file in memory (tests, small files).
+  std::vector<uint8_t> serialize() const;
+  // Writes `path` through a temporary file in the same folder renamed at the end, so a failure leaves no
+  // partial file; IoError naming the path when it cannot be written. Returns the bytes written.
+  uint64_t write(const std::string& path) const;
+
+ private:
+  struct Entry {
+    std::string name;
+    GgmlType type;
+    Shape shape;
+    uint64_t nbytes;
+    std::vector<uint8_t> bytes;
+    Producer produce;
+  };
+  void check_new_tensor(const std::string& name, GgmlType type, const Shape& shape) const;
+  std::vector<uint8_t> header() const;  // everything before the first tensor's bytes, padding included
+  template <class Sink>
+  void emit(Sink& sink) const;
+
+  uint64_t alignment_ = 32;
+  std::vector<std::pair<std::string, GgufValue>> kv_;
+  std::vector<Entry> tensors_;
 };
 
 }  // namespace tl::io
