@@ -401,6 +401,8 @@ def driver(argv):
     ap.add_argument("--timeout", type=int, default=300, help="seconds per measurement")
     ap.add_argument("--variants", default="llama130m,llama130m-gqa4,smollm2",
                     help="llama130m, llama130m-gqa4 (random, scripts/gen_llama130m.py), smollm2 (the real model)")
+    ap.add_argument("--formats", default="f32,bf16,q8_0,q4_0",
+                    help="our weight formats (tlt bench --weight-format), each against the matching llama.cpp type")
     ap.add_argument("--markdown", default=None, help="also write the tables to this file")
     a = ap.parse_args(argv)
     only = set(a.only.split(","))
@@ -485,18 +487,16 @@ def driver(argv):
         n = a.prompt_tokens
         fl_prompt, params, shape = model_flops_bytes(mdir, (n + 1) / 2)
         wb = params * 4
-        # Prompt
-        o = ours(f"ours/{var}/prompt", ["prompt", mdir, "--tokens", str(n)]) if "ours" in only else None
-        t = R.run(f"torch/{var}/prompt", py + ["torch-prompt", mdir, "--tokens", str(n)] + common) \
-            if "torch" in only and have_torch else None
-        add_row(f"{var} prompt {n} tok/s", o, "torch", t, "tok_s", lambda v: frac_flops(v, fl_prompt))
-        add_mem(f"{var} prompt", "ours", o)
-        add_mem(f"{var} prompt", "torch", t, weights=wb)
+        formats = a.formats.split(",")
+        # Our weight format -> the llama.cpp GGUF types it is compared with (issue 6: bf16 vs F16, 8-bit vs Q8_0).
+        peer_types = {"f32": ["f32"], "bf16": ["f16", "bf16"], "f16": ["f16"], "q8_0": ["q8_0"], "q4_0": ["q4_0"],
+                      "q4_1": ["q4_1"]}
         ggufs = {}
         if have_llama:
-            subprocess.run([sys.executable, os.path.join(HERE, "scripts", "gguf_from_hf.py"), mdir], check=False,
-                           stdout=subprocess.DEVNULL)
-            ggufs = {q: os.path.join(mdir, f"model-{q}.gguf") for q in ("f32", "f16", "q8_0")}
+            want = sorted({q for f in formats for q in peer_types.get(f, [])} | {"f32"})
+            subprocess.run([sys.executable, os.path.join(HERE, "scripts", "gguf_from_hf.py"), mdir, "--types",
+                            ",".join(want)], check=False, stdout=subprocess.DEVNULL)
+            ggufs = {q: os.path.join(mdir, f"model-{q}.gguf") for q in want}
             chk = R.run(f"llama/{var}/check", py + ["llama-check", mdir, ggufs["f32"]] + common)
             ok = "error" not in chk and chk["max_abs_diff"] <= 1e-3 * max(1.0, chk["ref_abs_max"]) and chk["greedy_equal"]
             notes.append(f"llama.cpp {var} F32 GGUF vs transformers: last-token logits max |diff| "
@@ -504,38 +504,60 @@ def driver(argv):
                          f"8 greedy tokens equal: {chk.get('greedy_equal')} -> {'VALID' if ok else 'INVALID: ' + chk.get('error', 'mismatch')}")
             if not ok:
                 ggufs = {}
-            for q, path in ggufs.items():
-                lp = R.run(f"llama/{var}/prompt/{q}", py + ["llama-prompt", path, "--tokens", str(n)] + common)
-                add_row(f"{var} prompt {n} tok/s", o, f"llama.cpp {q.upper()}", lp, "tok_s",
+
+        def wf(fmt):  # our flag and key suffix for a weight format
+            return ([], "") if fmt == "f32" else (["--weight-format", fmt], "/" + fmt)
+
+        for fmt in formats:
+            flag, sfx = wf(fmt)
+            tag = "" if fmt == "f32" else f" [{fmt}]"
+            # Prompt
+            o = ours(f"ours/{var}/prompt{sfx}", ["prompt", mdir, "--tokens", str(n)] + flag) if "ours" in only else None
+            if fmt == "f32":
+                t = R.run(f"torch/{var}/prompt", py + ["torch-prompt", mdir, "--tokens", str(n)] + common) \
+                    if "torch" in only and have_torch else None
+                add_row(f"{var} prompt {n} tok/s", o, "torch", t, "tok_s", lambda v: frac_flops(v, fl_prompt))
+                add_mem(f"{var} prompt", "ours", o)
+                add_mem(f"{var} prompt", "torch", t, weights=wb)
+            for q in peer_types.get(fmt, []):
+                if q not in ggufs:
+                    continue
+                lp = R.run(f"llama/{var}/prompt/{q}", py + ["llama-prompt", ggufs[q], "--tokens", str(n)] + common)
+                add_row(f"{var} prompt {n} tok/s{tag}", o, f"llama.cpp {q.upper()}", lp, "tok_s",
                         lambda v: frac_flops(v, fl_prompt))
-                add_mem(f"{var} prompt", f"llama.cpp {q.upper()}", lp, weights=os.path.getsize(path))
-        # Thread scaling (ours): 1 thread
-        if "ours" in only and var == a.variants.split(",")[0]:
-            o1 = ours(f"ours/{var}/prompt/1thread", ["prompt", mdir, "--tokens", str(n)], threads=1)
-            if "error" not in o1 and o and "error" not in o:
-                notes.append(f"thread scaling, ours, {var} prompt {n}: 1 thread {o1['tok_s']:.1f} tok/s, "
-                             f"{a.threads} threads {o['tok_s']:.1f} tok/s -> {o['tok_s'] / o1['tok_s']:.2f}x (bar 1.8x)")
-        # Decode at contexts 0 and 512
-        for ctx in (0, n):
-            T = a.decode_tokens
-            kv_tok = 2 * shape["L"] * shape["kv"] * shape["hd"] * 4
-            bytes_tok = wb + kv_tok * (ctx + T / 2)
-            wl = f"{var} decode ctx {ctx} tok/s"
-            o = ours(f"ours/{var}/decode/{ctx}", ["decode", mdir, "--context", str(ctx), "--tokens", str(T)]) \
-                if "ours" in only else None
-            t = R.run(f"torch/{var}/decode/{ctx}", py + ["torch-decode", mdir, "--context", str(ctx), "--tokens",
-                                                         str(T)] + common) if "torch" in only and have_torch else None
-            add_row(wl, o, "torch", t, "tok_s", lambda v: frac_bw(v, bytes_tok))
-            add_mem(f"{var} decode ctx {ctx}", "ours", o)
-            for q, path in ggufs.items():
-                scale = {"f32": 1.0, "f16": 0.5, "q8_0": 34 / 128}[q]
-                lp = R.run(f"llama/{var}/decode/{ctx}/{q}", py + ["llama-decode", path, "--context", str(ctx),
-                                                                  "--tokens", str(T)] + common)
-                add_row(wl, o, f"llama.cpp {q.upper()}", lp, "tok_s",
-                        lambda v, s=scale: frac_bw(v, wb * s + kv_tok * (ctx + T / 2)))
-                if ctx == n:
-                    add_mem(f"{var} decode ctx {ctx}", f"llama.cpp {q.upper()}", lp, weights=os.path.getsize(path),
-                            kv=kv_tok * (ctx + T))
+                if fmt == "f32" or q == fmt or (fmt == "bf16" and q == "f16"):
+                    add_mem(f"{var} prompt", f"llama.cpp {q.upper()}", lp, weights=os.path.getsize(ggufs[q]))
+            # Thread scaling (ours, f32): 1 thread
+            if fmt == "f32" and "ours" in only and var == a.variants.split(",")[0]:
+                o1 = ours(f"ours/{var}/prompt/1thread", ["prompt", mdir, "--tokens", str(n)], threads=1)
+                if "error" not in o1 and o and "error" not in o:
+                    notes.append(f"thread scaling, ours, {var} prompt {n}: 1 thread {o1['tok_s']:.1f} tok/s, "
+                                 f"{a.threads} threads {o['tok_s']:.1f} tok/s -> {o['tok_s'] / o1['tok_s']:.2f}x (bar 1.8x)")
+            # Decode at contexts 0 and 512
+            scale = {"f32": 1.0, "f16": 0.5, "bf16": 0.5, "q8_0": 34 / 128, "q4_0": 18 / 128, "q4_1": 20 / 128}
+            for ctx in (0, n):
+                T = a.decode_tokens
+                kv_tok = 2 * shape["L"] * shape["kv"] * shape["hd"] * 4
+                wl = f"{var} decode ctx {ctx} tok/s{tag}"
+                o = ours(f"ours/{var}/decode/{ctx}{sfx}", ["decode", mdir, "--context", str(ctx), "--tokens", str(T)]
+                         + flag) if "ours" in only else None
+                if fmt == "f32":
+                    t = R.run(f"torch/{var}/decode/{ctx}", py + ["torch-decode", mdir, "--context", str(ctx),
+                                                                 "--tokens", str(T)] + common) \
+                        if "torch" in only and have_torch else None
+                    add_row(wl, o, "torch", t, "tok_s",
+                            lambda v: frac_bw(v, wb + kv_tok * (ctx + T / 2)))
+                add_mem(f"{var} decode ctx {ctx}{tag}", "ours", o)
+                for q in peer_types.get(fmt, []):
+                    if q not in ggufs:
+                        continue
+                    lp = R.run(f"llama/{var}/decode/{ctx}/{q}", py + ["llama-decode", ggufs[q], "--context", str(ctx),
+                                                                      "--tokens", str(T)] + common)
+                    add_row(wl, o, f"llama.cpp {q.upper()}", lp, "tok_s",
+                            lambda v, s=scale[q]: frac_bw(v, wb * s + kv_tok * (ctx + T / 2)))
+                    if ctx == n:
+                        add_mem(f"{var} decode ctx {ctx}{tag}", f"llama.cpp {q.upper()}", lp,
+                                weights=os.path.getsize(ggufs[q]), kv=kv_tok * (ctx + T))
 
     # MiniLM embeddings
     if only & {"ours", "ort", "st"}:

@@ -9,11 +9,13 @@ Our own writer (gguf 0.19.0's GGUFWriter and quantiser), so the peer runs exactl
     KV-head count for K;
   - a placeholder SentencePiece vocabulary of vocab_size entries (<unk>, <s>, </s>, the 256 byte tokens, then
     "t<i>"): the model has no real tokenizer, and the benchmark feeds token ids;
-  - types: f32 (everything F32), f16 (2-D weights F16, norms F32), q8_0 (2-D weights Q8_0, norms F32) — the
-    layouts llama.cpp's own converter writes for --outtype f32/f16/q8_0.
+  - types: f32 (everything F32), f16 / bf16 / q8_0 / q4_0 / q4_1 (every 2-D weight in that type, token_embd
+    included; norms F32) — the layouts llama.cpp's converter writes for --outtype f32/f16/bf16/q8_0; for q4_0/q4_1
+    output.weight is Q8_0, as our Model::quantize keeps the LM head of 4-bit models (llama-quantize would pick
+    Q6_K), so both engines run the same weights.
 Check: scripts/bench_models_peers.py --check compares llama.cpp's logits on these files with transformers'.
 
-usage: python3 scripts/gguf_from_hf.py MODEL_DIR [--types f32,f16,q8_0] [--out DIR]   (default out: MODEL_DIR)
+usage: python3 scripts/gguf_from_hf.py MODEL_DIR [--types f32,f16,bf16,q8_0,q4_0,q4_1] [--out DIR]   (default out: MODEL_DIR)
 """
 import argparse
 import json
@@ -71,7 +73,8 @@ def write(model_dir, out_path, qtype):
     tensors = load_file(os.path.join(model_dir, "model.safetensors"))
 
     ftype = {"f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
-             "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[qtype]
+             "bf16": gguf.LlamaFileType.MOSTLY_BF16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0,
+             "q4_0": gguf.LlamaFileType.MOSTLY_Q4_0, "q4_1": gguf.LlamaFileType.MOSTLY_Q4_1}[qtype]
     w = gguf.GGUFWriter(out_path, "llama")
     w.add_name(os.path.basename(os.path.normpath(model_dir)))
     w.add_context_length(cfg.get("max_position_embeddings", 2048))
@@ -114,8 +117,11 @@ def write(model_dir, out_path, qtype):
         elif qtype == "f16":
             w.add_tensor(gname, t.astype(np.float16))
         else:
-            q = gguf.quants.quantize(t, gguf.GGMLQuantizationType.Q8_0)
-            w.add_tensor(gname, q, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+            gt = {"bf16": gguf.GGMLQuantizationType.BF16, "q8_0": gguf.GGMLQuantizationType.Q8_0,
+                  "q4_0": gguf.GGMLQuantizationType.Q4_0, "q4_1": gguf.GGMLQuantizationType.Q4_1}[qtype]
+            if gname == "output.weight" and qtype in ("q4_0", "q4_1"):
+                gt = gguf.GGMLQuantizationType.Q8_0
+            w.add_tensor(gname, gguf.quants.quantize(t, gt), raw_dtype=gt)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
