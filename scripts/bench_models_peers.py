@@ -505,30 +505,30 @@ def driver(argv):
             if not ok:
                 ggufs = {}
 
-        def wf(fmt):  # our flag and key suffix for a weight format
-            return ([], "") if fmt == "f32" else (["--weight-format", fmt], "/" + fmt)
+        def wf(wfmt):  # our flag and key suffix for a weight format
+            return ([], "") if wfmt == "f32" else (["--weight-format", wfmt], "/" + wfmt)
 
-        for fmt in formats:
-            flag, sfx = wf(fmt)
-            tag = "" if fmt == "f32" else f" [{fmt}]"
+        for wfmt in formats:
+            flag, sfx = wf(wfmt)
+            tag = "" if wfmt == "f32" else f" [{wfmt}]"
             # Prompt
             o = ours(f"ours/{var}/prompt{sfx}", ["prompt", mdir, "--tokens", str(n)] + flag) if "ours" in only else None
-            if fmt == "f32":
+            if wfmt == "f32":
                 t = R.run(f"torch/{var}/prompt", py + ["torch-prompt", mdir, "--tokens", str(n)] + common) \
                     if "torch" in only and have_torch else None
                 add_row(f"{var} prompt {n} tok/s", o, "torch", t, "tok_s", lambda v: frac_flops(v, fl_prompt))
                 add_mem(f"{var} prompt", "ours", o)
                 add_mem(f"{var} prompt", "torch", t, weights=wb)
-            for q in peer_types.get(fmt, []):
+            for q in peer_types.get(wfmt, []):
                 if q not in ggufs:
                     continue
                 lp = R.run(f"llama/{var}/prompt/{q}", py + ["llama-prompt", ggufs[q], "--tokens", str(n)] + common)
                 add_row(f"{var} prompt {n} tok/s{tag}", o, f"llama.cpp {q.upper()}", lp, "tok_s",
                         lambda v: frac_flops(v, fl_prompt))
-                if fmt == "f32" or q == fmt or (fmt == "bf16" and q == "f16"):
+                if wfmt == "f32" or q == wfmt or (wfmt == "bf16" and q == "f16"):
                     add_mem(f"{var} prompt", f"llama.cpp {q.upper()}", lp, weights=os.path.getsize(ggufs[q]))
             # Thread scaling (ours, f32): 1 thread
-            if fmt == "f32" and "ours" in only and var == a.variants.split(",")[0]:
+            if wfmt == "f32" and "ours" in only and var == a.variants.split(",")[0]:
                 o1 = ours(f"ours/{var}/prompt/1thread", ["prompt", mdir, "--tokens", str(n)], threads=1)
                 if "error" not in o1 and o and "error" not in o:
                     notes.append(f"thread scaling, ours, {var} prompt {n}: 1 thread {o1['tok_s']:.1f} tok/s, "
@@ -541,14 +541,14 @@ def driver(argv):
                 wl = f"{var} decode ctx {ctx} tok/s{tag}"
                 o = ours(f"ours/{var}/decode/{ctx}{sfx}", ["decode", mdir, "--context", str(ctx), "--tokens", str(T)]
                          + flag) if "ours" in only else None
-                if fmt == "f32":
+                if wfmt == "f32":
                     t = R.run(f"torch/{var}/decode/{ctx}", py + ["torch-decode", mdir, "--context", str(ctx),
                                                                  "--tokens", str(T)] + common) \
                         if "torch" in only and have_torch else None
                     add_row(wl, o, "torch", t, "tok_s",
                             lambda v: frac_bw(v, wb + kv_tok * (ctx + T / 2)))
                 add_mem(f"{var} decode ctx {ctx}{tag}", "ours", o)
-                for q in peer_types.get(fmt, []):
+                for q in peer_types.get(wfmt, []):
                     if q not in ggufs:
                         continue
                     lp = R.run(f"llama/{var}/decode/{ctx}/{q}", py + ["llama-decode", ggufs[q], "--context", str(ctx),

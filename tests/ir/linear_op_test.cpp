@@ -12,9 +12,13 @@
 #include "tl/ops.h"
 #include "tl/quant.h"
 
+#include "../error_of.h"
+
 using namespace tl;
 
 namespace {
+
+using tl::test::error_of;
 
 const std::string kDir = std::string(TL_FIXTURE_DIR) + "/linear/";
 
@@ -34,16 +38,6 @@ Tensor stored(const Tensor& raw, WeightFormat f, int64_t k) {
   EXPECT_EQ(t.nbytes(), raw.nbytes());
   std::memcpy(t.raw_data(), raw.raw_data(), raw.nbytes());
   return t;
-}
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no exception)";
 }
 
 }  // namespace

@@ -16,11 +16,15 @@
 #include "tl/passes.h"
 #include "tl/tl_export.h"
 
+#include "../error_of.h"
+
 using namespace tl;
 using namespace tl::models;
 using tl::models::test::max_abs_diff;
 
 namespace {
+
+using tl::test::error_of;
 
 // The fixture family's config.json with block-friendly sizes.
 io::HfConfig block_config(const std::string& family) {
@@ -63,16 +67,6 @@ Batch batch(const Tensor& ids) {
 Tensor ids(std::vector<int64_t> v) {
   const int64_t n = int64_t(v.size());
   return Tensor::from_vector<int64_t>({1, n}, v);
-}
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no exception)";
 }
 
 }  // namespace

@@ -9,9 +9,13 @@
 #include "pass_test_util.h"
 #include "tl/quant.h"
 
+#include "../error_of.h"
+
 using namespace tl;
 
 namespace {
+
+using tl::test::error_of;
 
 Tensor randn(Shape s, uint32_t seed, float scale = 1.0f) {
   std::mt19937 rng(seed);
@@ -47,16 +51,6 @@ Graph mlp() {
   Value z = g.einsum("bsi,oi->bso", {r, w2}, "z");                     // [b, s, 64]
   g.output(g.einsum("...i,io->...o", {z, w3}, "y"));                   // [b, s, 32]
   return g;
-}
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no exception)";
 }
 
 }  // namespace
