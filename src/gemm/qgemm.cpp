@@ -197,20 +197,24 @@ struct FmtQ4_K {
 struct FmtQ6_K {
   static constexpr int64_t BS = 256, BB = 210;
   static constexpr bool plain = false;
+  // Half h of a q6_k block as 4 groups of 32 unsigned 6-bit values: group t holds weights 32t .. 32t + 31 of the
+  // half, low 4 bits from ql (A / B), high 2 bits from qh (H) bits 2t, 2t + 1.
+  static void unpack_half(const uint8_t* b, int h, __m256i g[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    const __m256i A = ld256(b + 64 * h), B = ld256(b + 64 * h + 32), H = ld256(b + 128 + 32 * h);
+    g[0] = _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_and_si256(_mm256_slli_epi16(H, 4), m30));
+    g[1] = _mm256_or_si256(_mm256_and_si256(B, m4), _mm256_and_si256(_mm256_slli_epi16(H, 2), m30));
+    g[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4), _mm256_and_si256(H, m30));
+    g[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4), _mm256_and_si256(_mm256_srli_epi16(H, 2), m30));
+  }
   template <class S>
   static void block(const uint8_t* b, S&& s) {
     const float d = h2f(b + 208);
     const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30), e32 = _mm256_set1_epi8(32);
+    const __m256i e32 = _mm256_set1_epi8(32);
     for (int h = 0; h < 2; ++h) {  // 128 weights from ql[64h .. 64h + 63], qh[32h .. 32h + 31], scales 8h ..
-      const __m256i A = ld256(b + 64 * h), B = ld256(b + 64 * h + 32), H = ld256(b + 128 + 32 * h);
-      // group g: weights 32g .. 32g + 31 of this half; low 4 bits from A / B, high 2 bits from H bits 2g, 2g+1.
-      const __m256i g[4] = {
-          _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_and_si256(_mm256_slli_epi16(H, 4), m30)),
-          _mm256_or_si256(_mm256_and_si256(B, m4), _mm256_and_si256(_mm256_slli_epi16(H, 2), m30)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4), _mm256_and_si256(H, m30)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4), _mm256_and_si256(_mm256_srli_epi16(H, 2), m30)),
-      };
+      __m256i g[4];
+      unpack_half(b, h, g);
       for (int t = 0; t < 4; ++t) {
         const __m256i q = _mm256_sub_epi8(g[t], e32);
         const __m256 d0 = _mm256_set1_ps(d * float(sc[8 * h + 2 * t])), d1 = _mm256_set1_ps(d * float(sc[8 * h + 2 * t + 1]));
@@ -224,15 +228,10 @@ struct FmtQ6_K {
   static void iblock(const uint8_t* b, S&& s) {
     const float d = h2f(b + 208);
     const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
-    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30), e32 = _mm256_set1_epi8(32);
+    const __m256i e32 = _mm256_set1_epi8(32);
     for (int h = 0; h < 2; ++h) {
-      const __m256i A = ld256(b + 64 * h), B = ld256(b + 64 * h + 32), H = ld256(b + 128 + 32 * h);
-      const __m256i g[4] = {
-          _mm256_or_si256(_mm256_and_si256(A, m4), _mm256_and_si256(_mm256_slli_epi16(H, 4), m30)),
-          _mm256_or_si256(_mm256_and_si256(B, m4), _mm256_and_si256(_mm256_slli_epi16(H, 2), m30)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(A, 4), m4), _mm256_and_si256(H, m30)),
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(B, 4), m4), _mm256_and_si256(_mm256_srli_epi16(H, 2), m30)),
-      };
+      __m256i g[4];
+      unpack_half(b, h, g);
       for (int t = 0; t < 4; ++t) {
         const __m256i q = _mm256_sub_epi8(g[t], e32);
         const __m128i q0 = _mm256_castsi256_si128(q), q1 = _mm256_extracti128_si256(q, 1);
