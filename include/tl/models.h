@@ -45,13 +45,17 @@ struct WeightSpec {
 };
 
 // Which weights Model::quantize stores in the requested format. Only 2-D weights that every graph uses as a
-// linear layer's weight qualify (tl::linear_weights); embeddings, norms, biases, MoE experts and tied weights
-// (an embedding that is also the LM head) stay f32.
+// linear layer's weight qualify (tl::linear_weights); embeddings, norms, biases and MoE experts stay f32. A tied
+// weight (an embedding that is also the LM head) stays f32 for the lookup and, with tied_head, gets a stored
+// copy in the LM head's format for the head (as llama.cpp reads a tied head from the quantised token_embd).
 struct QuantizePolicy {
   // The untied LM head ("lm_head.weight"). nullopt: q8_0 when the format is 4-bit (q4_0, q4_1), as llama.cpp
   // keeps its 4-bit files' output.weight at higher precision (the head is the most sensitive matrix); the
   // requested format otherwise.
   std::optional<WeightFormat> lm_head;
+  // Tied embedding/LM head: store a copy for the head in the LM head's format (the f32 rows serve the lookup).
+  // false: the head reads the f32 embedding (the whole f32 matrix streamed per decoded token).
+  bool tied_head = true;
   // Checkpoint names kept f32.
   std::vector<std::string> keep_f32;
   // A weight whose in-features are not a multiple of the format's block: false keeps it f32 (llama.cpp falls
@@ -94,11 +98,19 @@ class Model {
   const std::map<std::string, Tensor>& weights() const { return weights_; }
   // Weights kept in a storage format (quantize(), or a GGUF loaded with keep_quantized), by checkpoint name.
   const std::map<std::string, WeightFormat>& weight_formats() const { return formats_; }
+  // Shared weights (a tied embedding/LM head) whose linear uses read a stored copy, by checkpoint name, and
+  // the copies by their param name (tl::linear_copy_name): derived data, not part of the checkpoint.
+  const std::map<std::string, WeightFormat>& linear_copy_formats() const { return copy_formats_; }
+  const std::map<std::string, Tensor>& linear_copies() const { return copies_; }
+  // Gives shared weight `name` (LinearWeight::shared) a stored copy [out, in] in format f that its linear uses
+  // read (e.g. a GGUF file's quantised token_embd for the tied head). ValueError when `name` is not a shared
+  // linear weight of this model; check_weight_storage's errors for a copy of the wrong type or size.
+  void set_linear_copy(const std::string& name, Tensor stored, WeightFormat f);
   // All weights as f32 in their checkpoint layout (stored formats dequantised): what make_model() takes.
   std::map<std::string, Tensor> f32_weights() const;
   // Logical element count (a stored weight counts its n * k weights).
   int64_t parameter_count() const;
-  // Bytes the bound weights occupy (stored formats at their storage size).
+  // Bytes the bound weights occupy (stored formats at their storage size, linear copies included).
   int64_t weight_bytes() const;
 
   // Stores the linear-layer weights in `f` (see QuantizePolicy) and drops their f32 copies (f32 weights that
@@ -186,6 +198,8 @@ class Model {
   std::map<std::string, Tensor> weights_;
   std::map<std::string, WeightFormat> formats_;  // stored weights (the rest are f32)
   std::set<std::string> transposed_;             // stored weights whose checkpoint layout is [in, out] (GPT-2)
+  std::map<std::string, WeightFormat> copy_formats_;  // shared f32 weights with a stored copy for linear uses
+  std::map<std::string, Tensor> copies_;              // those copies, by linear_copy_name()
   Executor& executor_for(const std::string& key, const std::function<Graph()>& build);
   std::map<std::string, std::unique_ptr<Executor>> executors_;  // by input-shape key
 };

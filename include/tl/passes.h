@@ -91,9 +91,16 @@ struct LinearWeight {
   std::string name;
   int64_t in_features = 0, out_features = 0;  // k, n
   bool transposed = false;                    // the param is [k, n] (the stored weight is its transpose)
+  // The param also has other uses (a tied embedding that is also the LM head): its linear uses can read a
+  // stored copy (apply_weight_formats' `linear_copies`) while the other uses keep the f32 param.
+  bool shared = false;
 };
-// Every 2-D f32 param of `g` used only as a linear weight (params with any other use are left out), by name.
-std::vector<LinearWeight> linear_weights(const Graph& g);
+// Every 2-D f32 param of `g` used only as a linear weight, by name; with `include_shared`, also the params that
+// have at least one linear use besides other uses (shared = true), as long as all linear uses agree on the layout.
+std::vector<LinearWeight> linear_weights(const Graph& g, bool include_shared = false);
+
+// The name under which a shared param's stored copy is bound (apply_weight_formats' `linear_copies`).
+std::string linear_copy_name(const std::string& param);
 
 // Rewrites every linear-form einsum whose weight param is named in `formats` into a `linear` op (LinearAttrs)
 // and gives that param the format's storage type: f32/f16/bf16 [n, k] or u8 [n, weight_row_bytes(f, k)]
@@ -102,6 +109,9 @@ std::vector<LinearWeight> linear_weights(const Graph& g);
 // params of `g` are ignored (a model's map covers all its graphs). Throws ValueError naming the param when it
 // has a use that is not a linear weight (tied embeddings: keep such weights f32), and ShapeError when k is not
 // a multiple of the format's block. Returns whether the graph changed.
-bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& formats);
+// `linear_copies` names shared params (LinearWeight::shared, e.g. a tied embedding/LM head): their linear uses
+// become `linear` ops on a new param linear_copy_name(name) in that format, their other uses keep the f32 param.
+bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& formats,
+                          const std::map<std::string, WeightFormat>& linear_copies = {});
 
 }  // namespace tl

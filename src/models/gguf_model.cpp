@@ -269,6 +269,20 @@ std::optional<WeightFormat> gguf_weight_format(io::GgmlType t) {
   }
 }
 
+namespace {
+// Tensor `name` [rows, cols] as format wf's storage: f16/bf16 elements or u8 block rows, a view of the mapping.
+Tensor stored_tensor(const io::GgufFile& f, const std::string& name, const Shape& shape, WeightFormat wf) {
+  if (weight_storage_dtype(wf) != DType::u8) return f.tensor(name);  // f16 / bf16 [rows, cols]
+  io::QuantTensor q = f.quantized(name);  // rows of blocks
+  const int64_t rows = shape[0], row_bytes = weight_row_bytes(wf, shape[1]);
+  if (int64_t(q.row_bytes) != row_bytes || int64_t(q.data.size()) != rows * row_bytes)
+    TL_THROW(ValueError, "[gguf-model] ", f.path(), ": tensor \"", name, "\" (", weight_format_name(wf), ") has ",
+             q.data.size(), " bytes, expected ", rows, " rows of ", row_bytes);
+  return Tensor::wrap(const_cast<uint8_t*>(q.data.data()), {rows, row_bytes}, DType::u8,
+                      std::const_pointer_cast<void>(std::static_pointer_cast<const void>(q.owner)));
+}
+}  // namespace
+
 std::map<std::string, Tensor> gguf_weights_native(const io::GgufFile& f, const io::HfConfig& config,
                                                   std::map<std::string, WeightFormat>& formats) {
   const std::vector<Expected> want = expected_tensors(config);
@@ -277,20 +291,7 @@ std::map<std::string, Tensor> gguf_weights_native(const io::GgufFile& f, const i
   for (const Expected& e : want) {
     const io::GgufTensorInfo& info = f.tensor_info(e.gguf);
     const std::optional<WeightFormat> wf = e.linear ? gguf_weight_format(info.type) : std::nullopt;
-    Tensor t;
-    if (!wf) {
-      t = f.dequantize(e.gguf);  // [rows, cols] f32
-    } else if (weight_storage_dtype(*wf) != DType::u8) {
-      t = f.tensor(e.gguf);  // f16 / bf16 [rows, cols], a view of the mapping
-    } else {
-      io::QuantTensor q = f.quantized(e.gguf);  // rows of blocks, a view of the mapping
-      const int64_t rows = e.shape[0], row_bytes = weight_row_bytes(*wf, e.shape[1]);
-      if (int64_t(q.row_bytes) != row_bytes || int64_t(q.data.size()) != rows * row_bytes)
-        TL_THROW(ValueError, "[gguf-model] ", f.path(), ": tensor \"", e.gguf, "\" (", io::ggml_type_name(info.type),
-                 ") has ", q.data.size(), " bytes, expected ", rows, " rows of ", row_bytes);
-      t = Tensor::wrap(const_cast<uint8_t*>(q.data.data()), {rows, row_bytes}, DType::u8,
-                       std::const_pointer_cast<void>(std::static_pointer_cast<const void>(q.owner)));
-    }
+    Tensor t = wf ? stored_tensor(f, e.gguf, e.shape, *wf) : f.dequantize(e.gguf);  // [rows, cols]
     if (e.permute_heads > 0) t = unpermute_rows(t, e.permute_heads);
     if (wf) formats[e.hf] = *wf;
     w.emplace(e.hf, std::move(t));
@@ -316,7 +317,15 @@ std::unique_ptr<Model> load_gguf_model(const std::string& path, const GgufLoadOp
   if (!opt.keep_quantized) return make_model(config, gguf_weights(f, config));
   std::map<std::string, WeightFormat> formats;
   std::map<std::string, Tensor> w = gguf_weights_native(f, config, formats);
-  return make_model(config, std::move(w), formats);
+  std::unique_ptr<Model> m = make_model(config, std::move(w), formats);
+  // A tied head (no output.weight): its product reads token_embd's own blocks, as llama.cpp does, while the
+  // lookup keeps the dequantised rows.
+  const io::GgufTensorInfo* emb = f.find_tensor("token_embd.weight");
+  if (!f.find_tensor("output.weight") && emb && emb->shape.size() == 2)
+    if (const std::optional<WeightFormat> wf = gguf_weight_format(emb->type)) {
+      m->set_linear_copy("model.embed_tokens.weight", stored_tensor(f, "token_embd.weight", emb->shape, *wf), *wf);
+    }
+  return m;
 }
 
 }  // namespace tl::models

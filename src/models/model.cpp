@@ -144,6 +144,7 @@ int64_t Model::parameter_count() const {
 int64_t Model::weight_bytes() const {
   int64_t n = 0;
   for (const auto& [name, t] : weights_) n += int64_t(t.nbytes());
+  for (const auto& [name, t] : copies_) n += int64_t(t.nbytes());
   return n;
 }
 
@@ -166,10 +167,11 @@ void Model::quantize(WeightFormat f, const QuantizePolicy& p) { quantize_with(f,
 void Model::quantize_with(WeightFormat f, const QuantizePolicy& p,
                           const std::function<void(const Tensor&)>& done_with) {
   if (f == WeightFormat::f32) return;
-  if (!formats_.empty())
+  if (!formats_.empty() || !copies_.empty())
     TL_THROW(ValueError, "[", family(), "] quantize(", weight_format_name(f), "): the weights are already stored ",
-             "in reduced formats (e.g. \"", formats_.begin()->first, "\" as ",
-             weight_format_name(formats_.begin()->second), "); quantise a model loaded with f32 weights");
+             "in reduced formats (e.g. \"", formats_.empty() ? copies_.begin()->first : formats_.begin()->first,
+             "\" as ", weight_format_name(formats_.empty() ? copy_formats_.begin()->second : formats_.begin()->second),
+             "); quantise a model loaded with f32 weights");
   if (!can_quantize(f))
     TL_THROW(ValueError, "[", family(), "] quantize: format ", weight_format_name(f),
              " cannot be produced from f32 weights (it only comes from GGUF files; use q8_0, q4_0, q4_1, f16 or bf16)");
@@ -178,10 +180,11 @@ void Model::quantize_with(WeightFormat f, const QuantizePolicy& p,
   const std::set<std::string> keep(p.keep_f32.begin(), p.keep_f32.end());
   std::map<std::string, WeightFormat> formats;
   std::set<std::string> transposed;
-  std::map<std::string, Tensor> stored;
-  for (const LinearWeight& lw : linear_weights(build_graph(example_batch()))) {
+  std::map<std::string, Tensor> stored, copies;
+  std::map<std::string, WeightFormat> copy_formats;
+  for (const LinearWeight& lw : linear_weights(build_graph(example_batch()), /*include_shared=*/p.tied_head)) {
     if (keep.count(lw.name)) continue;
-    const WeightFormat wf = lw.name == "lm_head.weight" ? head : f;
+    const WeightFormat wf = lw.name == "lm_head.weight" || lw.shared ? head : f;
     if (wf == WeightFormat::f32) continue;
     if (!can_quantize(wf))
       TL_THROW(ValueError, "[", family(), "] quantize: the LM head format ", weight_format_name(wf),
@@ -194,6 +197,11 @@ void Model::quantize_with(WeightFormat f, const QuantizePolicy& p,
       continue;  // stays f32
     }
     const Tensor& w = weights_.at(lw.name);  // [out, in], or [in, out] when transposed
+    if (lw.shared) {  // the f32 weight stays for its other uses; the linear uses read the copy
+      copies.emplace(linear_copy_name(lw.name), quantize_weight(lw.transposed ? w.transpose(0, 1) : w, wf));
+      copy_formats[lw.name] = wf;
+      continue;
+    }
     stored.emplace(lw.name, quantize_weight(lw.transposed ? w.transpose(0, 1) : w, wf));
     if (done_with) done_with(w);
     formats[lw.name] = wf;
@@ -212,7 +220,29 @@ void Model::quantize_with(WeightFormat f, const QuantizePolicy& p,
       }
   formats_ = std::move(formats);
   transposed_ = std::move(transposed);
+  copies_ = std::move(copies);
+  copy_formats_ = std::move(copy_formats);
   executors_.clear();
+}
+
+void Model::set_linear_copy(const std::string& name, Tensor stored, WeightFormat f) {
+  for (const LinearWeight& lw : linear_weights(build_graph(example_batch()), /*include_shared=*/true)) {
+    if (lw.name != name) continue;
+    if (!lw.shared)
+      TL_THROW(ValueError, "[", family(), "] set_linear_copy: weight \"", name, "\" is used only as a linear ",
+               "weight; store it itself (quantize, or a stored format when loading) instead of a copy");
+    const int64_t n = check_weight_storage(stored, f, lw.in_features,
+                                           "linear copy of \"" + name + "\" (" + weight_format_name(f) + ")");
+    if (n != lw.out_features)
+      TL_THROW(ShapeError, "[", family(), "] set_linear_copy: the copy of \"", name, "\" has ", n,
+               " rows, expected ", lw.out_features);
+    copies_[linear_copy_name(name)] = std::move(stored);
+    copy_formats_[name] = f;
+    executors_.clear();
+    return;
+  }
+  TL_THROW(ValueError, "[", family(), "] set_linear_copy: \"", name, "\" is not a weight that the ", family(),
+           " graph uses both as a linear layer's weight and otherwise (a tied embedding/LM head)");
 }
 
 void Model::bind_weights(std::map<std::string, Tensor> w, const std::vector<std::string>& ignorable,
@@ -279,6 +309,8 @@ void Model::bind_weights(std::map<std::string, Tensor> w, const std::vector<std:
   for (auto& [name, t] : w)
     if (t.dtype() != DType::f32 && !formats.count(name)) t = t.to(DType::f32);
   weights_ = std::move(w);
+  copies_.clear();
+  copy_formats_.clear();
   for (const auto& [name, f] : formats)
     if (weights_.count(name)) formats_[name] = f;
   executors_.clear();
@@ -288,12 +320,16 @@ Executor& Model::executor_for(const std::string& key, const std::function<Graph(
   auto it = executors_.find(key);
   if (it != executors_.end()) return *it->second;
   Graph g = build();
-  apply_weight_formats(g, formats_);  // stored weights: their einsums become typed linear ops (passes.h)
+  apply_weight_formats(g, formats_, copy_formats_);  // stored weights: their einsums become linear ops (passes.h)
   // The optimiser's full level (CSE, folding, einsum chain merge/split, bias+activation and softmax fusion):
   // model outputs stay within the parity tests' tolerances (tests/models) and it costs a few ms per graph.
   optimize(g, OptLevel::full);
   auto ex = std::make_unique<Executor>(g);
-  for (Value v : g.params()) ex->bind_param(g.info(v).name, weights_.at(g.info(v).name));
+  for (Value v : g.params()) {
+    const std::string& name = g.info(v).name;
+    auto c = copies_.find(name);
+    ex->bind_param(name, c != copies_.end() ? c->second : weights_.at(name));
+  }
   // Keep the cache bounded: generation visits one shape per length.
   if (executors_.size() >= 64) executors_.clear();
   return *executors_.emplace(key, std::move(ex)).first->second;

@@ -81,9 +81,23 @@ std::string non_linear_use(const Draft& d, const std::vector<int>& prod, const s
   return "";
 }
 
+// The nodes using param `w` as a linear layer's weight.
+std::vector<int> linear_uses(const Draft& d, const std::vector<int>& prod, const std::vector<std::vector<int>>& cons,
+                             Value w) {
+  std::vector<int> out;
+  for (int i : cons[size_t(w.id)]) {
+    const Node& n = d.nodes[size_t(i)];
+    if (node_linear_form(d, prod, n).ok && n.inputs[1] == w && out.end() == std::find(out.begin(), out.end(), i))
+      out.push_back(i);
+  }
+  return out;
+}
+
 }  // namespace
 
-std::vector<LinearWeight> linear_weights(const Graph& g) {
+std::string linear_copy_name(const std::string& param) { return param + ".linear_copy"; }
+
+std::vector<LinearWeight> linear_weights(const Graph& g, bool include_shared) {
   const Draft d = passes_detail::to_draft(g);
   const std::vector<int> prod = passes_detail::producers(d);
   const std::vector<bool> is_out = passes_detail::output_mask(d);
@@ -94,18 +108,38 @@ std::vector<LinearWeight> linear_weights(const Graph& g) {
     const Value w = n.output;
     const ValueType& t = d.type(w);
     if (t.dtype != DType::f32 || t.shape.size() != 2 || cons[size_t(w.id)].empty()) continue;
-    if (!non_linear_use(d, prod, cons, is_out, w).empty()) continue;
-    const bool tr = node_linear_form(d, prod, d.nodes[size_t(cons[size_t(w.id)][0])]).transposed;
+    const bool shared = !non_linear_use(d, prod, cons, is_out, w).empty();
+    const std::vector<int> uses = linear_uses(d, prod, cons, w);
+    if ((shared && !include_shared) || uses.empty()) continue;
+    const bool tr = node_linear_form(d, prod, d.nodes[size_t(uses[0])]).transposed;
     bool same = true;  // a weight used both ways would need two layouts
-    for (int i : cons[size_t(w.id)]) same = same && node_linear_form(d, prod, d.nodes[size_t(i)]).transposed == tr;
+    for (int i : uses) same = same && node_linear_form(d, prod, d.nodes[size_t(i)]).transposed == tr;
     if (!same) continue;
-    out.push_back({d.infos[size_t(w.id)].name, tr ? t.shape[0] : t.shape[1], tr ? t.shape[1] : t.shape[0], tr});
+    out.push_back({d.infos[size_t(w.id)].name, tr ? t.shape[0] : t.shape[1], tr ? t.shape[1] : t.shape[0], tr, shared});
   }
   return out;
 }
 
-bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& formats) {
-  if (formats.empty()) return false;
+namespace {
+
+// The storage type of an [n, k] weight in format f.
+ValueType stored_type(WeightFormat f, int64_t nout, int64_t kin) {
+  const DType sd = weight_storage_dtype(f);
+  return ValueType{sd, {nout, sd == DType::u8 ? weight_row_bytes(f, kin) : kin}};
+}
+
+void check_block(const std::string& name, WeightFormat f, int64_t kin) {
+  const int64_t block = weight_format_block(f);
+  if (kin % block != 0)
+    TL_THROW(ShapeError, "[weight_formats] param '", name, "' has ", kin, " in-features, which format ",
+             weight_format_name(f), " cannot store (a multiple of its block size ", block, " is needed)");
+}
+
+}  // namespace
+
+bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& formats,
+                          const std::map<std::string, WeightFormat>& linear_copies) {
+  if (formats.empty() && linear_copies.empty()) return false;
   Draft d = passes_detail::to_draft(g);
   const std::vector<int> prod = passes_detail::producers(d);
   const std::vector<bool> is_out = passes_detail::output_mask(d);
@@ -134,13 +168,42 @@ bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& f
       tr = t_k;
     }
     const int64_t kin = tr ? t.shape[0] : t.shape[1], nout = tr ? t.shape[1] : t.shape[0];
-    const int64_t block = weight_format_block(f->second);
-    if (kin % block != 0)
-      TL_THROW(ShapeError, "[weight_formats] param '", name, "' has ", kin, " in-features, which format ",
-               weight_format_name(f->second), " cannot store (a multiple of its block size ", block, " is needed)");
-    const DType sd = weight_storage_dtype(f->second);
-    d.infos[size_t(n.output.id)].type = ValueType{sd, {nout, sd == DType::u8 ? weight_row_bytes(f->second, kin) : kin}};
+    check_block(name, f->second, kin);
+    d.infos[size_t(n.output.id)].type = stored_type(f->second, nout, kin);
     targets[n.output.id] = {f->second, tr};
+  }
+  // Shared params: a new param (the stored copy) takes over their linear uses; the f32 param keeps the rest.
+  std::vector<Node> copy_params;
+  for (const Node& n : d.nodes) {
+    if (n.kind != OpKind::param) continue;
+    const std::string name = d.infos[size_t(n.output.id)].name;
+    auto f = linear_copies.find(name);
+    if (f == linear_copies.end()) continue;
+    if (formats.count(name))
+      TL_THROW(ValueError, "[weight_formats] param '", name, "' is named both as a stored weight and as one with a ",
+               "stored copy for its linear uses");
+    const ValueType t = d.type(n.output);
+    const std::vector<int> lin = linear_uses(d, prod, cons, n.output);
+    if (t.dtype != DType::f32 || t.shape.size() != 2 || lin.empty())
+      TL_THROW(ValueError, "[weight_formats] param '", name, "' (", type_str(t), ") has no use as a linear layer's ",
+               "weight, so a ", weight_format_name(f->second), " copy of it would serve nothing");
+    const bool tr = node_linear_form(d, prod, d.nodes[size_t(lin[0])]).transposed;
+    for (int i : lin)
+      if (node_linear_form(d, prod, d.nodes[size_t(i)]).transposed != tr)
+        TL_THROW(ValueError, "[weight_formats] param '", name,
+                 "' is used both as an [out, in] and an [in, out] weight; one stored copy cannot serve both");
+    const int64_t kin = tr ? t.shape[0] : t.shape[1], nout = tr ? t.shape[1] : t.shape[0];
+    check_block(name, f->second, kin);
+    const std::string copy = linear_copy_name(name);
+    for (const ValueInfo& vi : d.infos)
+      if (vi.name == copy)
+        TL_THROW(ValueError, "[weight_formats] the graph already has a value named '", copy,
+                 "', the name of param '", name, "'s stored copy");
+    d.infos.push_back(ValueInfo{copy, stored_type(f->second, nout, kin)});
+    const Value cv{int32_t(d.infos.size() - 1)};
+    copy_params.push_back(Node{OpKind::param, ParamAttrs{}, {}, cv});
+    for (int i : lin) d.nodes[size_t(i)].inputs[1] = cv;
+    targets[cv.id] = {f->second, tr};
   }
   if (targets.empty()) return false;
   std::vector<bool> dead(d.nodes.size(), false);
@@ -171,6 +234,7 @@ bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& f
     n = Node{OpKind::linear, attrs, {x, w}, y};
   }
   d.drop_nodes(dead);
+  d.nodes.insert(d.nodes.begin(), copy_params.begin(), copy_params.end());
   g = passes_detail::from_draft(d);
   return true;
 }

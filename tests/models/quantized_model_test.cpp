@@ -80,8 +80,11 @@ TEST(QuantizedModel, EachFormatEqualsTheModelOnItsDequantisedWeights) {
                            WeightFormat::q4_1}) {
       SCOPED_TRACE(family + " " + weight_format_name(f));
       auto q = random_model(family);
-      q->quantize(f);
+      QuantizePolicy pol;
+      pol.tied_head = false;  // TiedHeadReadsItsStoredCopy covers the copy
+      q->quantize(f, pol);
       ASSERT_FALSE(q->weight_formats().empty());
+      EXPECT_TRUE(q->linear_copies().empty());
       // Tied embeddings (GPT-2's wte) and norms stay f32.
       for (const auto& [name, wf] : q->weight_formats()) {
         EXPECT_EQ(name.find("wte"), std::string::npos) << name;
@@ -108,10 +111,66 @@ TEST(QuantizedModel, EachFormatEqualsTheModelOnItsDequantisedWeights) {
   }
 }
 
+TEST(QuantizedModel, TiedHeadReadsItsStoredCopy) {
+  // GPT-2's wte is the embedding and the LM head: the lookup keeps f32 rows, the head reads a copy in the head's
+  // format (q8_0 for 4-bit formats). Reference: the dequantised model's hidden states times the copy's
+  // dequantised values, in double.
+  const Tensor prompt = ids({1, 5, 9, 2, 7, 3, 11});
+  for (WeightFormat f : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0}) {
+    SCOPED_TRACE(weight_format_name(f));
+    auto q = random_model("gpt2");
+    q->quantize(f);
+    const WeightFormat head = f == WeightFormat::q4_0 ? WeightFormat::q8_0 : f;
+    ASSERT_EQ(q->linear_copy_formats().size(), 1u);
+    EXPECT_EQ(q->linear_copy_formats().at("transformer.wte.weight"), head);
+    const Tensor& copy = q->linear_copies().at(linear_copy_name("transformer.wte.weight"));
+    EXPECT_EQ(q->weights().at("transformer.wte.weight").dtype(), DType::f32);
+    const auto out = q->forward(batch(prompt));
+    auto deq = make_model(q->config(), q->f32_weights());
+    EXPECT_TRUE(deq->linear_copies().empty());
+    const Tensor hidden = deq->forward(batch(prompt)).at("hidden").contiguous();  // [1, 7, d]
+    EXPECT_LE(max_abs_diff(out.at("hidden"), hidden), 1e-5);
+    const int64_t d = hidden.size(2);
+    const Tensor w = dequantize_weight(copy, head, d);  // [vocab, d]
+    const Tensor got = out.at("logits").contiguous();    // [1, 7, vocab]
+    const int64_t vocab = w.size(0);
+    double worst = 0;
+    for (int64_t s = 0; s < 7; ++s)
+      for (int64_t v = 0; v < vocab; ++v) {
+        double acc = 0;
+        for (int64_t i = 0; i < d; ++i) acc += double(hidden.data<float>()[s * d + i]) * w.data<float>()[v * d + i];
+        worst = std::max(worst, std::abs(acc - got.data<float>()[s * vocab + v]));
+      }
+    EXPECT_LE(worst, 1e-4);  // f32 sums of 64 products of O(1) values
+    // The copy costs its bytes: weight_bytes counts it, parameter_count does not.
+    int64_t bytes = int64_t(copy.nbytes());
+    for (const auto& [name, t] : q->weights()) bytes += int64_t(t.nbytes());
+    EXPECT_EQ(q->weight_bytes(), bytes);
+    EXPECT_EQ(q->parameter_count(), deq->parameter_count());
+    // Generation with the cache takes the same path.
+    const std::vector<int64_t> p = {3, 1, 4, 1, 5};
+    EXPECT_EQ(q->generate_greedy(p, 8), q->generate_greedy(p, 8, /*use_cache=*/false));
+  }
+  // set_linear_copy refuses what is not a tied weight, and a copy of the wrong size, by name.
+  auto m = random_model("gpt2");
+  const Tensor wte = m->weights().at("transformer.wte.weight");  // [vocab, 64]
+  std::string e = error_of<ValueError>(
+      [&] { m->set_linear_copy("transformer.h.0.mlp.c_fc.weight", quantize_weight(wte, WeightFormat::q8_0),
+                               WeightFormat::q8_0); });
+  EXPECT_NE(e.find("c_fc.weight"), std::string::npos) << e;
+  e = error_of<ValueError>([&] { m->set_linear_copy("nope", wte, WeightFormat::f32); });
+  EXPECT_NE(e.find("\"nope\""), std::string::npos) << e;
+  const Tensor half = quantize_weight(wte.slice(1, 0, 32).contiguous(), WeightFormat::q8_0);  // 32 of 64 columns
+  e = error_of<ShapeError>([&] { m->set_linear_copy("transformer.wte.weight", half, WeightFormat::q8_0); });
+  EXPECT_NE(e.find("transformer.wte.weight"), std::string::npos) << e;
+}
+
 TEST(QuantizedModel, KvCacheGenerationMatchesTheDequantisedModel) {
   for (const std::string family : {"llama", "gpt2"}) {
     auto q = random_model(family);
-    q->quantize(WeightFormat::q8_0);
+    QuantizePolicy pol;
+    pol.tied_head = false;  // the dequantised model's head is the f32 embedding
+    q->quantize(WeightFormat::q8_0, pol);
     auto deq = make_model(q->config(), q->f32_weights());
     const std::vector<int64_t> prompt = {3, 1, 4, 1, 5};
     const auto a = q->generate_greedy(prompt, 12);
@@ -125,7 +184,9 @@ TEST(QuantizedModel, SaveKeepsPlainFormatsAndRefusesBlocks) {
   const fs::path dir = fs::temp_directory_path() / ("tl_qmodel_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   auto q = random_model("gpt2");
-  q->quantize(WeightFormat::bf16);
+  QuantizePolicy untied_head;
+  untied_head.tied_head = false;  // the reloaded model's head is the f32 wte again
+  q->quantize(WeightFormat::bf16, untied_head);
   q->save((dir / "model.safetensors").string());
   fs::copy_file(fs::path(tl::models::test::fixture_dir("gpt2")) / "config.json", dir / "config.json");
   // Reload with the 64-wide config: the bf16 weights come back (as f32) in the checkpoint layout.
@@ -197,6 +258,9 @@ TEST(QuantizedModel, SmolLM2KeptNativeEqualsTheDequantisedLoad) {
     q80 += f == WeightFormat::q8_0;
   }
   EXPECT_GT(q41 + q80, 200);  // 30 layers x 7 linear weights
+  // The tied head reads the file's Q8_0 token_embd blocks (as llama.cpp does); the lookup keeps f32 rows.
+  ASSERT_EQ(nat->linear_copy_formats().count("model.embed_tokens.weight"), 1u);
+  EXPECT_EQ(nat->linear_copy_formats().at("model.embed_tokens.weight"), WeightFormat::q8_0);
   const Tensor p = ids({1, 9690, 314, 260, 3062, 28, 1294, 4375, 29, 30, 2});
   const double d = max_abs_diff(nat->forward(batch(p)).at("logits"), f32->forward(batch(p)).at("logits"));
   EXPECT_LE(d, 1e-4);  // 30 layers of f32 sums in another order on logits of magnitude ~20
@@ -240,7 +304,9 @@ TEST(QuantizedModel, EveryFixtureFamilyRunsItsLinearLayersInBf16) {
       if (family == "bert") b.mask = fixture(family, "mask");
       if (family == "t5") b.decoder_ids = fixture(family, "decoder_ids");
     }
-    q->quantize(WeightFormat::bf16);
+    QuantizePolicy pol;
+    pol.tied_head = false;  // GPT-2's tied head: TiedHeadReadsItsStoredCopy
+    q->quantize(WeightFormat::bf16, pol);
     EXPECT_GT(q->weight_formats().size(), 0u);
     auto deq = make_model(q->config(), q->f32_weights());
     const std::string out = family == "bert" ? "hidden" : "logits";

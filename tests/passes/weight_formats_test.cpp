@@ -134,3 +134,55 @@ TEST(WeightFormats, TiedAndOddWeightsAreRefusedByName) {
   EXPECT_FALSE(apply_weight_formats(g4, {{"other", WeightFormat::q8_0}}));
   EXPECT_EQ(g4, mlp());
 }
+
+TEST(WeightFormats, TiedWeightGetsAStoredCopyForItsLinearUses) {
+  // The tied embedding/LM head: the gather keeps the f32 rows, the head reads a stored copy.
+  auto tied = [] {
+    Graph g("tied");
+    Value ids = g.input("ids", DType::i64, {1, 4});           // [b, s]
+    Value emb = g.param("embed", {96, 64});                    // [vocab, d]
+    Value h = g.gather(emb, ids, 0, "h");                      // [b, s, d]
+    g.output(g.einsum("...i,oi->...o", {h, emb}, "logits"));   // [b, s, vocab]
+    return g;
+  };
+  const std::vector<LinearWeight> lw = linear_weights(tied(), /*include_shared=*/true);
+  ASSERT_EQ(lw.size(), 1u);
+  EXPECT_EQ(lw[0].name, "embed");
+  EXPECT_TRUE(lw[0].shared);
+  EXPECT_EQ(lw[0].in_features, 64);
+  EXPECT_EQ(lw[0].out_features, 96);
+  const Tensor ids = Tensor::from_vector<int64_t>({1, 4}, {3, 0, 95, 17});
+  const Tensor emb = randn({96, 64}, 7, 0.5f);
+  for (WeightFormat f : {WeightFormat::bf16, WeightFormat::q8_0, WeightFormat::q4_0}) {
+    SCOPED_TRACE(weight_format_name(f));
+    Graph g = tied();
+    ASSERT_TRUE(apply_weight_formats(g, {}, {{"embed", f}, {"not_in_graph", f}}));
+    verify(g);
+    EXPECT_EQ(count(g, OpKind::linear), 1);
+    EXPECT_EQ(g.dtype(*g.find("embed")), DType::f32);  // the lookup's rows
+    const std::string copy = linear_copy_name("embed");
+    ASSERT_TRUE(g.find(copy));
+    EXPECT_EQ(g.dtype(*g.find(copy)), weight_storage_dtype(f));
+    const Tensor stored = quantize_weight(emb, f);
+    const Tensor got = run_graph(g, {{"ids", ids}, {"embed", emb}, {copy, stored}}).at("logits");
+    // Reference: the f32 graph with an untied head holding exactly the copy's dequantised values.
+    Graph ref("untied");
+    Value rid = ref.input("ids", DType::i64, {1, 4});
+    Value h = ref.gather(ref.param("embed", {96, 64}), rid, 0, "h");
+    ref.output(ref.einsum("...i,oi->...o", {h, ref.param("head", {96, 64})}, "logits"));
+    const Tensor want =
+        run_graph(ref, {{"ids", ids}, {"embed", emb}, {"head", dequantize_weight(stored, f, 64)}}).at("logits");
+    EXPECT_LE(max_abs_diff(got, want), 1e-5);  // same dequantised products, another summation order
+  }
+  // A copy for a weight with no linear use, or a weight named both ways, is refused by name.
+  Graph g("no_linear");
+  Value ids2 = g.input("ids", DType::i64, {1, 4});
+  g.output(g.gather(g.param("embed", {96, 64}), ids2, 0, "h"));
+  std::string e = error_of<ValueError>([&] { apply_weight_formats(g, {}, {{"embed", WeightFormat::q8_0}}); });
+  EXPECT_NE(e.find("'embed'"), std::string::npos) << e;
+  EXPECT_NE(e.find("no use as a linear"), std::string::npos) << e;
+  Graph g2 = mlp();
+  e = error_of<ValueError>(
+      [&] { apply_weight_formats(g2, {{"w1", WeightFormat::q8_0}}, {{"w1", WeightFormat::q8_0}}); });
+  EXPECT_NE(e.find("'w1'"), std::string::npos) << e;
+}

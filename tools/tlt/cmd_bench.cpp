@@ -89,11 +89,7 @@ std::vector<int64_t> pseudo_ids(int64_t n, int64_t vocab, int64_t lo = 3) {
   return v;
 }
 
-int64_t weight_bytes(const tl::models::Model& m) {
-  int64_t b = 0;
-  for (const auto& kv : m.weights()) b += int64_t(kv.second.nbytes());
-  return b;
-}
+int64_t weight_bytes(const tl::models::Model& m) { return m.weight_bytes(); }
 
 // One result: ordered key/value pairs printed as text lines or one JSON object.
 struct Report {

@@ -48,7 +48,8 @@ tl::Graph model_graph(const std::string& dir, int64_t batch, int64_t seq, std::s
     if (family == "t5") b.decoder_ids = tl::Tensor::zeros({batch, seq}, tl::DType::i64);
   }
   tl::Graph g = m->build_graph(b);
-  tl::apply_weight_formats(g, m->weight_formats());  // stored weights: typed linear ops on u8/f16/bf16 params
+  // Stored weights (and a tied head's stored copy): typed linear ops on u8/f16/bf16 params.
+  tl::apply_weight_formats(g, m->weight_formats(), m->linear_copy_formats());
   return g;
 }
 
