@@ -142,6 +142,9 @@ struct AttentionAttrs {
   int64_t window = 0;              // 0: none
   AttentionSparse sparse;          // pattern and its parameters (include/tl/kernels.h)
   int64_t block_q = 0, block_k = 0;  // flash tile sizes; 0: kernel default
+  // KV-cache decoding: the inputs end with past_k [b,hkv,sp,d], past_v [b,hkv,sp,dv]; the keys/values are
+  // concat(past, k/v) on the sequence axis, read in place (kernels::AttentionPast).
+  bool past = false;
   bool operator==(const AttentionAttrs& o) const;  // scale compared bitwise
 };
 // Fused mixture of experts (src/ir/ops_moe.cpp): inputs x [..., d], router [E, d], then per expert w1 [f, d],

@@ -119,10 +119,19 @@ namespace tl::kernels {
 // q [b,h,sq,d], k [b,hkv,sk,d], v [b,hkv,sk,dv] (float, any strides), bias broadcastable to [b,h,sq,sk];
 // out [b,h,sq,dv] f32. Flash attention: tiles of tile_q queries x tile_k keys, online softmax, O(tile) extra
 // memory per thread; tiles that causal/window/sparse hide entirely are skipped. Fully hidden rows -> zeros.
+// `past` (KV-cache decoding): keys/values cached before k/v, read where they lie: the keys are
+// concat(past->k, k) on the sequence axis (sk = sp + sk_new) without that copy.
+struct AttentionPast {
+  Tensor k, v;  // [b, hkv, sp, d], [b, hkv, sp, dv] (float; rows need not be adjacent, e.g. views of a cache)
+};
 void attention_into(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
-                    const AttentionSpec& spec, const Tensor& out);
+                    const AttentionSpec& spec, const Tensor& out, const AttentionPast* past = nullptr);
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
-                 const AttentionSpec& spec);
+                 const AttentionSpec& spec, const AttentionPast* past = nullptr);
+// The key and value shapes with `past` in front ([b, hkv, sp + sk, ...]); ShapeError naming the past operand
+// when it does not match k / v.
+std::pair<Shape, Shape> attention_kv_shapes(const Shape& k, const Shape& v, const Shape& past_k,
+                                            const Shape& past_v, const char* op = "attention");
 // Checks shapes (ShapeError naming the operand) and returns the output shape [b, h, sq, dv].
 // sq > sk is refused when `spec` is null or masks by position (causal, window, sparse: query i sits at position
 // sk - sq + i); unmasked attention (e.g. cross-attention with a longer decoder than encoder) allows it.
@@ -145,8 +154,9 @@ Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& gamma, int norm_di
 Tensor bias_act(const Tensor& x, const Tensor& b, std::optional<UnaryOp> act);
 Tensor scaled_masked_softmax(const Tensor& x, float scale, const std::optional<Tensor>& mask);
 // Dense attention in double: every score computed, the mask applied per element (src/runtime/cpu/ref/).
+// With `past`, the keys/values are concatenated first.
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
-                 const AttentionSpec& spec);
+                 const AttentionSpec& spec, const kernels::AttentionPast* past = nullptr);
 }  // namespace tl::ref
 
 namespace tl {

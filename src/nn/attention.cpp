@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "tl/error.h"
+#include "tl/kernels.h"
 #include "tl/nn/common.h"
 
 namespace tl::nn {
@@ -68,15 +69,27 @@ Value padding_bias(Graph& g, Value keep) {
 }
 
 SdpaResult sdpa(Graph& g, Value q, Value k, Value v, const SdpaOptions& o) {
+  if (o.past_k.has_value() != o.past_v.has_value())
+    TL_THROW(ValueError, "[sdpa] past_k and past_v must be given together");
+  const bool past = o.past_k.has_value();
+  if (past && o.impl != AttentionImpl::fused) {  // plain: the keys/values as one tensor each
+    SdpaOptions p = o;
+    p.past_k.reset();
+    p.past_v.reset();
+    kernels::attention_kv_shapes(g.shape(k), g.shape(v), g.shape(*o.past_k), g.shape(*o.past_v), "sdpa");
+    return sdpa(g, q, g.concat({*o.past_k, k}, 2), g.concat({*o.past_v, v}, 2), p);  // [b, hkv, sp + sk, .]
+  }
   std::optional<Shape> bshape;
   if (o.bias) bshape = g.shape(*o.bias);
   AttentionSpec spec;  // the position masks first: they decide whether sq > sk is allowed
   spec.causal = o.causal;
   spec.window = o.window;
   spec.sparse = o.sparse;
-  const Shape os = kernels::attention_shape(g.shape(q), g.shape(k), g.shape(v), bshape, "sdpa", &spec);
+  Shape ks = g.shape(k), vs = g.shape(v);
+  if (past) std::tie(ks, vs) = kernels::attention_kv_shapes(ks, vs, g.shape(*o.past_k), g.shape(*o.past_v), "sdpa");
+  const Shape os = kernels::attention_shape(g.shape(q), ks, vs, bshape, "sdpa", &spec);
   const int64_t B = os[0], H = os[1], SQ = os[2], DV = os[3];
-  const int64_t HKV = g.shape(k)[1], SK = g.shape(k)[2], D = g.shape(q)[3];
+  const int64_t HKV = ks[1], SK = ks[2], D = g.shape(q)[3];
   const float scale = o.scale ? *o.scale : float(1.0 / std::sqrt(double(D)));
   if (!std::isfinite(scale)) TL_THROW(ValueError, "[sdpa] scale = ", scale, " must be finite");
   spec.scale = scale;
@@ -94,8 +107,10 @@ SdpaResult sdpa(Graph& g, Value q, Value k, Value v, const SdpaOptions& o) {
     a.causal = o.causal;
     a.window = o.window;
     a.sparse = o.sparse;
+    a.past = past;
     std::vector<Value> in{q, k, v};
     if (o.bias) in.push_back(*o.bias);
+    if (past) in.insert(in.end(), {*o.past_k, *o.past_v});
     return {g.add_op(OpKind::attention, a, in), std::nullopt};
   }
 
@@ -183,13 +198,17 @@ AttentionOutputs attention_outputs(Graph& g, const AttentionConfig& cfg, Value x
   r.k = k;
   r.v = v;
   Value kall = k, vall = v;
+  bool so_past = false;
   if (o.past_k) {
     const Shape pk = g.shape(*o.past_k);
     const Shape pv = g.shape(*o.past_v);
     if (pk != Shape{B, HKV, pk.size() == 4 ? pk[2] : 0, HD} || pv != pk)
       TL_THROW(ShapeError, "[attention] ", prefix, ": past keys/values must be [", B, ", ", HKV, ", past, ", HD,
                "], got ", shape_str(pk), " and ", shape_str(pv));
-    if (pk[2] > 0) {
+    // The fused op reads the cache in place; the plain path and rule attention concatenate.
+    if (pk[2] > 0 && cfg.impl == AttentionImpl::fused && !o.rule) {
+      so_past = true;
+    } else if (pk[2] > 0) {
       kall = g.concat({*o.past_k, k}, 2);  // [b, hkv, past + skn, hd]
       vall = g.concat({*o.past_v, v}, 2);  // [b, hkv, past + skn, hd]
     }
@@ -205,6 +224,10 @@ AttentionOutputs attention_outputs(Graph& g, const AttentionConfig& cfg, Value x
   so.dropout.p = cfg.dropout;
   so.dropout.training = cfg.training;
   so.prefix = prefix;
+  if (so_past) {
+    so.past_k = o.past_k;
+    so.past_v = o.past_v;
+  }
   SdpaResult a = o.rule ? rule_sdpa(g, q, kall, vall, so, *o.rule, o.rule_mode) : sdpa(g, q, kall, vall, so);
   r.weights = a.weights;
   Value y = g.reshape(g.transpose(a.out, {0, 2, 1, 3}), {B, SQ, H * HD});                   // [b, sq, h*hd]

@@ -105,6 +105,11 @@ inline Graph every_op_graph() {
     at.causal = true;
     at.window = 2;
     extra.push_back(g.add_op(OpKind::attention, at, {aq, ak, ak}, "attn"));          // [1, 2, 3, 4]
+    // With cached keys/values read in place (KV-cache decoding): 2 past slots before the 3 new ones.
+    AttentionAttrs ap = at;
+    ap.past = true;
+    Value pk = g.slice(ak, 2, 0, 2, 1, "apast");                                     // [1, 1, 2, 4]
+    extra.push_back(g.add_op(OpKind::attention, ap, {aq, ak, ak, pk, pk}, "attn_past"));  // [1, 2, 3, 4]
   }
   // Fused mixture of experts (src/ir/ops_moe.cpp): one ungated expert, router [1, 4], w1 [5, 4], w2 [4, 5].
   {

@@ -13,8 +13,11 @@
 #include "tl/json.h"
 #include "tl/npy.h"
 
+#include "../error_of.h"
+
 namespace tl::test {
 namespace {
+
 
 std::string attn_dir() { return std::string(TL_FIXTURE_DIR) + "/attention/"; }
 Tensor attn_fx(const std::string& name) { return read_npy(attn_dir() + name + ".npy"); }
@@ -78,6 +81,51 @@ TEST(AttentionKernel, MatchesTorchSdpa) {
     EXPECT_TRUE(all_close(ref::attention(q, k, v, bias, spec), want, 1e-6, 1e-7)) << name << " (reference)";
   }
   std::printf("[attention] max |flash - torch sdpa| over all fixture cases: %.3g\n", worst);
+}
+
+// KV-cache decoding: the first sp keys/values of each torch case sit in a longer cache buffer (a strided view,
+// as KvCache hands out) and the rest come as k/v; the result must equal torch's on the whole sequence.
+TEST(AttentionKernel, PastKeysReadInPlaceMatchTorchSdpa) {
+  const json::Value m = manifest();
+  int cases = 0;
+  for (const json::Value& e : m.as_object().at("sdpa").as_array()) {
+    const std::string name = e.as_object().at("name").as_string();
+    AttentionSpec spec = spec_from(e);
+    const Tensor q = attn_fx(name + "_q"), k = attn_fx(name + "_k"), v = attn_fx(name + "_v");
+    const Tensor want = attn_fx(name + "_out");
+    std::optional<Tensor> bias;
+    if (e.as_object().at("bias").as_bool()) bias = attn_fx(name + "_bias");
+    const int64_t sk = k.size(2);
+    for (int64_t sp : {int64_t(1), sk / 2, sk - 1}) {
+      if (sp < 1 || sp >= sk) continue;
+      // cache [b, hkv, sp + 3, d]: the first sp slots hold the past; the view skips the 3 spare slots.
+      Shape cs = k.shape(), vs = v.shape();
+      cs[2] = vs[2] = 3;
+      // The spare slots hold NaN: reading one would show in the result.
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      const Tensor ck = kernels::concat({k.slice(2, 0, sp), Tensor::full(cs, nan)}, 2);
+      const Tensor cv = kernels::concat({v.slice(2, 0, sp), Tensor::full(vs, nan)}, 2);
+      const kernels::AttentionPast past{ck.slice(2, 0, sp), cv.slice(2, 0, sp)};
+      const Tensor kn = k.slice(2, sp, sk), vn = v.slice(2, sp, sk);
+      for (int64_t tile : {0, 3}) {
+        spec.tile_q = tile;
+        spec.tile_k = tile == 3 ? 2 : 0;  // key tiles that straddle nothing: each run is tiled on its own
+        const Tensor got = kernels::attention(q, kn, vn, bias, spec, &past);
+        EXPECT_TRUE(all_close(got, want, 1e-5, 1e-6)) << name << " sp " << sp << " tile " << tile;
+      }
+      EXPECT_TRUE(all_close(ref::attention(q, kn, vn, bias, spec, &past), want, 1e-6, 1e-7)) << name << " (reference)";
+      ++cases;
+    }
+  }
+  EXPECT_GE(cases, 20);
+  // Past shapes that do not match k / v are refused by name.
+  const Tensor q = Tensor::zeros({1, 4, 1, 8}), k = Tensor::zeros({1, 2, 1, 8}), v = Tensor::zeros({1, 2, 1, 6});
+  const kernels::AttentionPast bad_k{Tensor::zeros({1, 1, 5, 8}), Tensor::zeros({1, 2, 5, 6})};
+  std::string e = error_of<ShapeError>([&] { kernels::attention(q, k, v, std::nullopt, {}, &bad_k); });
+  EXPECT_NE(e.find("past keys"), std::string::npos) << e;
+  const kernels::AttentionPast bad_v{Tensor::zeros({1, 2, 5, 8}), Tensor::zeros({1, 2, 4, 6})};
+  e = error_of<ShapeError>([&] { kernels::attention(q, k, v, std::nullopt, {}, &bad_v); });
+  EXPECT_NE(e.find("past values"), std::string::npos) << e;
 }
 
 struct Case {

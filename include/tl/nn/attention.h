@@ -56,6 +56,9 @@ struct SdpaOptions {
   bool return_weights = false;   // plain only: the softmax weights [b, h, sq, sk]
   DropoutSpec dropout;           // plain only
   std::string prefix;            // names the dropout input
+  // Cached keys/values [b, hkv, sp, d|dv] before k/v (both or neither). Fused: the op reads them in place
+  // (AttentionAttrs::past); plain: concatenated on the sequence axis first.
+  std::optional<Value> past_k, past_v;
 };
 
 struct SdpaResult {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <vector>
 
 #include "runtime/cpu/kernels/common.h"
@@ -125,6 +126,8 @@ TileVis classify(const AttentionSpec& s, int64_t sk, int64_t p0, int64_t p1, int
 }
 
 constexpr int64_t kTileQ = 64, kTileK = 64;
+// Short query tiles (decoding) meet many keys: longer key tiles keep the GEMM calls few.
+int64_t default_tile_k(int64_t tile_rows) { return tile_rows <= 16 ? 256 : kTileK; }
 
 namespace sv = tl::simd;
 
@@ -203,7 +206,8 @@ Shape attention_shape(const Shape& q, const Shape& k, const Shape& v, const std:
 }
 
 std::pair<int64_t, int64_t> attention_tile_counts(int64_t sq, int64_t sk, const AttentionSpec& spec) {
-  const int64_t tq = spec.tile_q > 0 ? spec.tile_q : kTileQ, tk = spec.tile_k > 0 ? spec.tile_k : kTileK;
+  const int64_t tq = spec.tile_q > 0 ? spec.tile_q : kTileQ;
+  const int64_t tk = spec.tile_k > 0 ? spec.tile_k : default_tile_k(std::min(tq, sq));
   int64_t done = 0, skipped = 0;
   for (int64_t i0 = 0; i0 < sq; i0 += tq)
     for (int64_t j0 = 0; j0 < sk; j0 += tk) {
@@ -216,19 +220,48 @@ std::pair<int64_t, int64_t> attention_tile_counts(int64_t sq, int64_t sk, const 
   return {done, skipped};
 }
 
+std::pair<Shape, Shape> attention_kv_shapes(const Shape& k, const Shape& v, const Shape& pk, const Shape& pv,
+                                            const char* op) {
+  if (k.size() != 4 || v.size() != 4)
+    TL_THROW(ShapeError, "[", op, "] k and v must be rank 4, got ", shape_str(k), " and ", shape_str(v));
+  if (pk.size() != 4 || pk[0] != k[0] || pk[1] != k[1] || pk[3] != k[3])
+    TL_THROW(ShapeError, "[", op, "] past keys have shape ", shape_str(pk), ", expected [", k[0], ", ", k[1],
+             ", past, ", k[3], "] to match k's ", shape_str(k));
+  if (pv.size() != 4 || pv[0] != v[0] || pv[1] != v[1] || pv[2] != pk[2] || pv[3] != v[3])
+    TL_THROW(ShapeError, "[", op, "] past values have shape ", shape_str(pv), ", expected [", v[0], ", ", v[1], ", ",
+             pk[2], ", ", v[3], "] to match v's ", shape_str(v), " and the past keys");
+  return {Shape{k[0], k[1], pk[2] + k[2], k[3]}, Shape{v[0], v[1], pk[2] + v[2], v[3]}};
+}
+
+namespace {
+// A run of keys/values in one tensor: keys j0 .. j0 + len - 1 (a cache's past, or the new ones).
+struct KvRun {
+  const float* k;
+  const float* v;
+  Shape ks, vs;  // strides
+  int64_t j0, len;
+};
+}  // namespace
+
 void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, const std::optional<Tensor>& bias_in,
-                    const AttentionSpec& spec, const Tensor& out) {
+                    const AttentionSpec& spec, const Tensor& out, const AttentionPast* past) {
   const char* op = "attention";
   detail::check_defined(op, "q", q_in);
   detail::check_defined(op, "k", k_in);
   detail::check_defined(op, "v", v_in);
   if (bias_in) detail::check_defined(op, "bias", *bias_in);
+  if (past) {
+    detail::check_defined(op, "past keys", past->k);
+    detail::check_defined(op, "past values", past->v);
+  }
   std::optional<Shape> bshape;
   if (bias_in) bshape = bias_in->shape();
-  const Shape oshape = attention_shape(q_in.shape(), k_in.shape(), v_in.shape(), bshape, op, &spec);
+  Shape kshape = k_in.shape(), vshape = v_in.shape();
+  if (past) std::tie(kshape, vshape) = attention_kv_shapes(kshape, vshape, past->k.shape(), past->v.shape(), op);
+  const Shape oshape = attention_shape(q_in.shape(), kshape, vshape, bshape, op, &spec);
   detail::check_out(op, out, oshape, DType::f32);
   const int64_t B = oshape[0], H = oshape[1], SQ = oshape[2], DV = oshape[3];
-  const int64_t HKV = k_in.shape()[1], SK = k_in.shape()[2], D = q_in.shape()[3];
+  const int64_t HKV = kshape[1], SK = kshape[2], D = q_in.shape()[3];
   check_attention_spec(spec, SK, op);
   if (out.numel() == 0) return;
   // Rows must be unit-stride f32 for the GEMMs; anything else is converted once (O(n), not O(n^2)).
@@ -237,6 +270,15 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
     return t.to(DType::f32).contiguous();
   };
   const Tensor q = rows_f32(q_in), k = rows_f32(k_in), v = rows_f32(v_in);
+  Tensor pk, pv;
+  std::vector<KvRun> runs;
+  if (past && past->k.shape()[2] > 0) {
+    pk = rows_f32(past->k);
+    pv = rows_f32(past->v);
+    runs.push_back({pk.data<float>(), pv.data<float>(), pk.strides(), pv.strides(), 0, pk.shape()[2]});
+  }
+  const int64_t sp = runs.empty() ? 0 : runs[0].len;
+  if (k.shape()[2] > 0) runs.push_back({k.data<float>(), v.data<float>(), k.strides(), v.strides(), sp, k.shape()[2]});
   std::optional<Tensor> bias;
   Shape bstr;
   if (bias_in) {
@@ -244,18 +286,19 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
     bstr = detail::broadcast_strides(*bias, {B, H, SQ, SK});
   }
   const int64_t group = H / HKV;
-  const int64_t tq = std::min(spec.tile_q > 0 ? spec.tile_q : kTileQ, SQ);
-  const int64_t tk = std::min(spec.tile_k > 0 ? spec.tile_k : kTileK, std::max<int64_t>(SK, 1));
-  const int64_t nqt = ceil_div(SQ, tq);
-  const int64_t items = B * H * nqt;
+  // Work items hold tile rows of one kv head. Few queries (decoding): the whole group's rows in one item, so
+  // each key tile is read once for the group and the GEMMs have group * sq rows; else one head's query tile.
+  const bool packed = spec.tile_q == 0 && group > 1 && group * SQ <= kTileQ;
+  const int64_t row_span = packed ? group * SQ : SQ;  // rows per (b, item head)
+  const int64_t tq = packed ? row_span : std::min(spec.tile_q > 0 ? spec.tile_q : kTileQ, SQ);
+  const int64_t tk = std::min(spec.tile_k > 0 ? spec.tile_k : default_tile_k(tq), std::max<int64_t>(SK, 1));
+  const int64_t nqt = ceil_div(row_span, tq);
+  const int64_t heads = packed ? HKV : H;
+  const int64_t items = B * heads * nqt;
   const float* qd = q.data<float>();
-  const float* kd = k.data<float>();
-  const float* vd = v.data<float>();
   const float* bd = bias ? bias->data<float>() : nullptr;
   float* od = out.data<float>();
   const Shape& qs = q.strides();
-  const Shape& ks = k.strides();
-  const Shape& vs = v.strides();
   const float ninf = -std::numeric_limits<float>::infinity();
   const int nt = num_threads();
   // Dynamic scheduling: with causal masks later query tiles cost more than earlier ones.
@@ -263,69 +306,76 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
   {
     std::vector<float> qt(static_cast<size_t>(tq * D)), s(static_cast<size_t>(tq * tk)),
         acc(static_cast<size_t>(tq * DV)), m(static_cast<size_t>(tq)), l(static_cast<size_t>(tq));
+    std::vector<int64_t> rh(static_cast<size_t>(tq)), ri(static_cast<size_t>(tq));  // each row's head and query
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
-      const int64_t qtile = it % nqt, h = (it / nqt) % H, b = it / (nqt * H);
-      const int64_t hk = h / group;
-      const int64_t i0 = qtile * tq, rows = std::min(tq, SQ - i0);
-      const int64_t p0 = SK - SQ + i0, p1 = p0 + rows - 1;
+      const int64_t qtile = it % nqt, hh = (it / nqt) % heads, b = it / (nqt * heads);
+      const int64_t hk = packed ? hh : hh / group;
+      const int64_t i0 = qtile * tq, rows = std::min(tq, row_span - i0);
+      int64_t imin = SQ, imax = -1;
       for (int64_t r = 0; r < rows; ++r) {
-        const float* src = qd + b * qs[0] + h * qs[1] + (i0 + r) * qs[2];
+        rh[size_t(r)] = packed ? hk * group + (i0 + r) / SQ : hh;
+        ri[size_t(r)] = packed ? (i0 + r) % SQ : i0 + r;
+        imin = std::min(imin, ri[size_t(r)]);
+        imax = std::max(imax, ri[size_t(r)]);
+        const float* src = qd + b * qs[0] + rh[size_t(r)] * qs[1] + ri[size_t(r)] * qs[2];
         std::copy(src, src + D, qt.data() + r * D);
       }
+      // The rows' positions span [p0, p1] (a superset when packed rows of several heads repeat positions).
+      const int64_t p0 = SK - SQ + imin, p1 = SK - SQ + imax;
       std::fill(acc.begin(), acc.begin() + rows * DV, 0.0f);
       std::fill(m.begin(), m.end(), ninf);
       std::fill(l.begin(), l.end(), 0.0f);
-      const float* kb = kd + b * ks[0] + hk * ks[1];
-      const float* vb = vd + b * vs[0] + hk * vs[1];
-      for (int64_t j0 = 0; j0 < SK; j0 += tk) {
-        const int64_t cols = std::min(tk, SK - j0);
-        const TileVis vis = classify(spec, SK, p0, p1, j0, j0 + cols - 1);
-        if (vis == TileVis::hidden) continue;
-        // S = scale * Q K^T   [rows, cols]
-        sgemm(false, true, rows, cols, D, spec.scale, qt.data(), std::max<int64_t>(D, 1), kb + j0 * ks[2],
-              std::max<int64_t>(ks[2], std::max<int64_t>(D, 1)), 0.0f, s.data(), cols);
-        if (bd) {
-          const float* brow = bd + b * bstr[0] + h * bstr[1];
+      for (const KvRun& run : runs) {
+        const float* kb = run.k + b * run.ks[0] + hk * run.ks[1];
+        const float* vb = run.v + b * run.vs[0] + hk * run.vs[1];
+        for (int64_t jl = 0; jl < run.len; jl += tk) {
+          const int64_t j0 = run.j0 + jl, cols = std::min(tk, run.len - jl);
+          const TileVis vis = classify(spec, SK, p0, p1, j0, j0 + cols - 1);
+          if (vis == TileVis::hidden) continue;
+          // S = scale * Q K^T   [rows, cols]
+          sgemm(false, true, rows, cols, D, spec.scale, qt.data(), std::max<int64_t>(D, 1), kb + jl * run.ks[2],
+                std::max<int64_t>(run.ks[2], std::max<int64_t>(D, 1)), 0.0f, s.data(), cols);
+          if (bd)
+            for (int64_t r = 0; r < rows; ++r) {
+              const float* bp = bd + b * bstr[0] + rh[size_t(r)] * bstr[1] + ri[size_t(r)] * bstr[2] + j0 * bstr[3];
+              float* sr = s.data() + r * cols;
+              for (int64_t c = 0; c < cols; ++c) sr[c] += bp[c * bstr[3]];
+            }
+          if (vis == TileVis::partial)
+            for (int64_t r = 0; r < rows; ++r)
+              for (int64_t c = 0; c < cols; ++c)
+                if (!attention_visible(spec, SK, SK - SQ + ri[size_t(r)], j0 + c)) s[size_t(r * cols + c)] = ninf;
+          // Online softmax: new maxima, rescale what was accumulated, exponentiate this tile.
           for (int64_t r = 0; r < rows; ++r) {
-            const float* bp = brow + (i0 + r) * bstr[2] + j0 * bstr[3];
             float* sr = s.data() + r * cols;
-            for (int64_t c = 0; c < cols; ++c) sr[c] += bp[c * bstr[3]];
+            const float mt = row_max(sr, cols);
+            if (mt == ninf) {  // nothing visible in this row of the tile
+              std::fill(sr, sr + cols, 0.0f);
+              continue;
+            }
+            if (std::isnan(mt)) {  // a NaN score: the row is NaN, as softmax makes it (l stays NaN from here on)
+              l[size_t(r)] = mt;
+              std::fill(sr, sr + cols, 0.0f);
+              continue;
+            }
+            const float mn = std::max(m[size_t(r)], mt);
+            const float corr = m[size_t(r)] == ninf ? 0.0f : std::exp(m[size_t(r)] - mn);
+            const float sum = exp_shift_sum(sr, cols, mn);
+            l[size_t(r)] = l[size_t(r)] * corr + sum;
+            m[size_t(r)] = mn;
+            if (corr != 1.0f) {
+              float* ar = acc.data() + r * DV;
+              for (int64_t c = 0; c < DV; ++c) ar[c] *= corr;
+            }
           }
+          // acc += P V   [rows, DV]
+          sgemm(false, false, rows, DV, cols, 1.0f, s.data(), cols, vb + jl * run.vs[2],
+                std::max<int64_t>(run.vs[2], std::max<int64_t>(DV, 1)), 1.0f, acc.data(), std::max<int64_t>(DV, 1));
         }
-        if (vis == TileVis::partial)
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              if (!attention_visible(spec, SK, p0 + r, j0 + c)) s[size_t(r * cols + c)] = ninf;
-        // Online softmax: new maxima, rescale what was accumulated, exponentiate this tile.
-        for (int64_t r = 0; r < rows; ++r) {
-          float* sr = s.data() + r * cols;
-          const float mt = row_max(sr, cols);
-          if (mt == ninf) {  // nothing visible in this row of the tile
-            std::fill(sr, sr + cols, 0.0f);
-            continue;
-          }
-          if (std::isnan(mt)) {  // a NaN score: the row is NaN, as softmax makes it (l stays NaN from here on)
-            l[size_t(r)] = mt;
-            std::fill(sr, sr + cols, 0.0f);
-            continue;
-          }
-          const float mn = std::max(m[size_t(r)], mt);
-          const float corr = m[size_t(r)] == ninf ? 0.0f : std::exp(m[size_t(r)] - mn);
-          const float sum = exp_shift_sum(sr, cols, mn);
-          l[size_t(r)] = l[size_t(r)] * corr + sum;
-          m[size_t(r)] = mn;
-          if (corr != 1.0f) {
-            float* ar = acc.data() + r * DV;
-            for (int64_t c = 0; c < DV; ++c) ar[c] *= corr;
-          }
-        }
-        // acc += P V   [rows, DV]
-        sgemm(false, false, rows, DV, cols, 1.0f, s.data(), cols, vb + j0 * vs[2],
-              std::max<int64_t>(vs[2], std::max<int64_t>(DV, 1)), 1.0f, acc.data(), std::max<int64_t>(DV, 1));
       }
       for (int64_t r = 0; r < rows; ++r) {
-        float* dst = od + ((b * H + h) * SQ + i0 + r) * DV;
+        float* dst = od + ((b * H + rh[size_t(r)]) * SQ + ri[size_t(r)]) * DV;
         // l == 0: fully hidden row -> zeros. l NaN (a NaN or +inf score) -> NaN, as the plain softmax gives.
         const bool hidden = l[size_t(r)] == 0.0f;
         const float inv = hidden ? 0.0f : 1.0f / l[size_t(r)];
@@ -337,11 +387,13 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
 }
 
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
-                 const AttentionSpec& spec) {
+                 const AttentionSpec& spec, const AttentionPast* past) {
   std::optional<Shape> bs;
   if (bias) bs = bias->shape();
-  Tensor out = Tensor::empty(attention_shape(q.shape(), k.shape(), v.shape(), bs, "attention", &spec), DType::f32);
-  attention_into(q, k, v, bias, spec, out);
+  Shape ks = k.shape(), vs = v.shape();
+  if (past) std::tie(ks, vs) = attention_kv_shapes(ks, vs, past->k.shape(), past->v.shape(), "attention");
+  Tensor out = Tensor::empty(attention_shape(q.shape(), ks, vs, bs, "attention", &spec), DType::f32);
+  attention_into(q, k, v, bias, spec, out, past);
   return out;
 }
 

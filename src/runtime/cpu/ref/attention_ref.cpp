@@ -9,8 +9,11 @@
 
 namespace tl::ref {
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::optional<Tensor>& bias,
-                 const AttentionSpec& spec) {
+Tensor attention(const Tensor& q, const Tensor& k_new, const Tensor& v_new, const std::optional<Tensor>& bias,
+                 const AttentionSpec& spec, const kernels::AttentionPast* past) {
+  if (past) kernels::attention_kv_shapes(k_new.shape(), v_new.shape(), past->k.shape(), past->v.shape(), "ref::attention");
+  const Tensor k = past ? kernels::concat({past->k, k_new}, 2) : k_new;  // [b, hkv, sp + sk, d]
+  const Tensor v = past ? kernels::concat({past->v, v_new}, 2) : v_new;  // [b, hkv, sp + sk, dv]
   std::optional<Shape> bs;
   if (bias) bs = bias->shape();
   const Shape os = kernels::attention_shape(q.shape(), k.shape(), v.shape(), bs, "ref::attention", &spec);
