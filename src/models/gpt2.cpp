@@ -92,16 +92,17 @@ class Gpt2 final : public Model {
       Value q = split_heads(g, g.slice(qkv, 2, 0, d_), heads_, hd);           // [b, h, s, hd]
       Value k = split_heads(g, g.slice(qkv, 2, d_, 2 * d_), heads_, hd);      // [b, h, s, hd]
       Value v = split_heads(g, g.slice(qkv, 2, 2 * d_, 3 * d_), heads_, hd);  // [b, h, s, hd]
-      Value kall = k, vall = v;
+      nn::SdpaOptions sl = so;
       if (decode) {
         g.output(k, l + ".attn.key_new");
         g.output(v, l + ".attn.value_new");
-        if (past > 0) {
-          kall = g.concat({g.input(l + ".attn.past_key", {b, heads_, past, hd}), k}, 2);    // [b, h, past + s, hd]
-          vall = g.concat({g.input(l + ".attn.past_value", {b, heads_, past, hd}), v}, 2);  // [b, h, past + s, hd]
+        if (past > 0) {  // the fused op reads the cache in place (no per-step concat)
+          sl.past_k = g.input(l + ".attn.past_key", {b, heads_, past, hd});    // [b, h, past, hd]
+          sl.past_v = g.input(l + ".attn.past_value", {b, heads_, past, hd});  // [b, h, past, hd]
+          sl.impl = nn::AttentionImpl::fused;
         }
       }
-      Value a = merge_heads(g, nn::sdpa(g, q, kall, vall, so).out);                        // [b, s, d]
+      Value a = merge_heads(g, nn::sdpa(g, q, k, v, sl).out);                              // [b, s, d]
       x = g.add(x, conv1d(g, a, l + ".attn.c_proj", d_, d_));                              // [b, s, d]
       h = nn::norm(g, x, l + ".ln_2", ln);                                                 // [b, s, d]
       Value f = g.unary(nn::unary_of(mlp.act), conv1d(g, h, l + ".mlp.c_fc", d_, d_ff_));  // [b, s, f]
