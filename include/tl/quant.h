@@ -70,6 +70,23 @@ int64_t check_weight_storage(const Tensor& q, WeightFormat f, int64_t k, const s
 // docs/quantization.md). Throws ValueError for bad sizes / leading dimensions / null pointers.
 void qgemm(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f, float* y,
            int64_t ldy, bool accumulate = false);
+// Activations of the decode path. f32 (default): as above. int8: qgemm with m <= kInt8MaxRows and q8_0 / q4_0
+// weights rounds each row of x to blocks of 32 (scale d_x = max|x| / 127, integers round-half-even, llama.cpp's
+// q8_0 activations with an f32 scale) and sums exact integer block dots scaled by d_w * d_x: faster (AVX2
+// maddubs) at an extra rounding of x comparable to q8_0's own (docs/quantization.md has the accuracy). Rows
+// holding a non-finite value, other formats and larger m stay on the f32 path. Process-wide, like the thread
+// count: set it before running.
+enum class ActivationPrecision { f32, int8 };
+void set_activation_precision(ActivationPrecision p);
+ActivationPrecision activation_precision();
+inline constexpr int64_t kInt8MaxRows = 4;
+// The int8 path alone: returns false (y untouched) when it does not apply (format, m > kInt8MaxRows, a
+// non-finite x, no AVX2); ValueError for bad arguments as qgemm. Results do not depend on the thread count.
+bool qgemm_int8(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f,
+                float* y, int64_t ldy, bool accumulate = false);
+// Its reference: x rounded by the same code, integer block dots summed in double.
+bool qgemm_int8_naive(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f,
+                      float* y, int64_t ldy, bool accumulate = false);
 // Reference: each W row dequantised to f32, products accumulated in double. Kept forever for the tests.
 void qgemm_naive(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f,
                  float* y, int64_t ldy, bool accumulate = false);

@@ -527,6 +527,9 @@ void qgemm(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const v
     return;
   }
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+  if (m <= kInt8MaxRows && activation_precision() == ActivationPrecision::int8 &&
+      qgemm_int8(m, n, k, x, ldx, w, f, y, ldy, accumulate))
+    return;  // opted in: x rounded to int8 blocks (qgemm_int8.cpp)
   const auto* wb = static_cast<const uint8_t*>(w);
   switch (f) {
     case WeightFormat::f16: run_format<FmtF16>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -230,4 +231,96 @@ TEST(Qgemm, ThreadCountInvariant) {
 }
 
 }  // namespace
+}  // namespace tl::test
+
+namespace tl::test {
+namespace {
+
+// sum_p |x_p| |w_p| per output (the scale of the rounding bounds below), W dequantised.
+std::vector<double> abs_scale(int64_t m, int64_t n, int64_t k, const std::vector<float>& x, const void* w,
+                              WeightFormat f) {
+  std::vector<float> row(static_cast<size_t>(k));
+  std::vector<double> s(static_cast<size_t>(m * n), 0.0);
+  const int64_t rb = weight_row_bytes(f, k);
+  for (int64_t j = 0; j < n; ++j) {
+    dequantize_row(f, static_cast<const uint8_t*>(w) + j * rb, row.data(), k);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t p = 0; p < k; ++p) s[size_t(i * n + j)] += std::fabs(double(x[size_t(i * k + p)]) * row[size_t(p)]);
+  }
+  return s;
+}
+
+}  // namespace
+
+// The int8-activation path (ActivationPrecision::int8): equal to its reference (same rounded x, exact integer
+// block dots) up to f32 summation, within the activation-rounding bound of the f32 result, thread-count
+// independent, and declining what it does not cover.
+TEST(QgemmInt8, MatchesItsReferenceAndBoundsTheRounding) {
+  std::mt19937 g(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  double worst_ref = 0, worst_f32 = 0;
+  for (WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0})
+    for (int64_t m : {1, 2, 3, 4})
+      for (int64_t k : {32, 96, 2048}) {
+        const int64_t n = 37;
+        SCOPED_TRACE(std::string(weight_format_name(f)) + " m " + std::to_string(m) + " k " + std::to_string(k));
+        const std::vector<uint8_t> w = random_weight(f, n, k, uint32_t(m * 100 + k));
+        std::vector<float> x(static_cast<size_t>(m * k));
+        for (float& v : x) v = nd(g) * (nd(g) > 1.5f ? 20.0f : 1.0f);  // a few outliers: coarse blocks
+        std::vector<float> got(static_cast<size_t>(m * n)), want(got.size()), f32(got.size()), one(got.size());
+        ASSERT_TRUE(qgemm_int8(m, n, k, x.data(), k, w.data(), f, got.data(), n));
+        ASSERT_TRUE(qgemm_int8_naive(m, n, k, x.data(), k, w.data(), f, want.data(), n));
+        qgemm_naive(m, n, k, x.data(), k, w.data(), f, f32.data(), n);
+        const int saved = num_threads();
+        set_num_threads(1);
+        ASSERT_TRUE(qgemm_int8(m, n, k, x.data(), k, w.data(), f, one.data(), n));
+        set_num_threads(saved);
+        EXPECT_EQ(std::memcmp(one.data(), got.data(), got.size() * sizeof(float)), 0);
+        const std::vector<double> s = abs_scale(m, n, k, x, w.data(), f);
+        for (size_t i = 0; i < got.size(); ++i) {
+          // f32 sums of exact block dots: 1e-5 of sum |x w| as qgemm's own tolerance.
+          EXPECT_LE(std::fabs(got[i] - want[i]), 1e-5 * s[i] + 1e-30) << i;
+          worst_ref = std::max(worst_ref, std::fabs(got[i] - want[i]) / s[i]);
+          worst_f32 = std::max(worst_f32, std::fabs(double(want[i]) - f32[i]) / s[i]);
+        }
+        // Rounding x to d_x * q moves each x by at most d_x / 2 = max|x_b| / 254, so the int8 result differs from
+        // the f32 one by at most sum over blocks b of (max|x_b| / 254) * sum_b |w|.
+        const int64_t rb = weight_row_bytes(f, k);
+        std::vector<float> row(static_cast<size_t>(k));
+        for (int64_t j = 0; j < n; ++j) {
+          dequantize_row(f, w.data() + j * rb, row.data(), k);
+          for (int64_t i = 0; i < m; ++i) {
+            double bound = 0;
+            for (int64_t b = 0; b < k / 32; ++b) {
+              double amax = 0, wsum = 0;
+              for (int t = 0; t < 32; ++t) {
+                amax = std::max(amax, std::fabs(double(x[size_t(i * k + b * 32 + t)])));
+                wsum += std::fabs(double(row[size_t(b * 32 + t)]));
+              }
+              bound += amax / 254.0 * wsum;
+            }
+            EXPECT_LE(std::fabs(double(want[size_t(i * n + j)]) - f32[size_t(i * n + j)]), bound * 1.0001 + 1e-6);
+          }
+        }
+      }
+  std::printf("[qgemm int8] max |fast - reference| / sum|xw| %.2e; max |int8 - f32 activations| / sum|xw| %.2e\n",
+              worst_ref, worst_f32);
+  // The switch routes qgemm through it for m <= 4; other formats, m > 4 and non-finite x decline.
+  const std::vector<uint8_t> w8 = random_weight(WeightFormat::q8_0, 8, 64, 5);
+  std::vector<float> x(4 * 64, 0.5f), a(32), b(32);
+  set_activation_precision(ActivationPrecision::int8);
+  qgemm(4, 8, 64, x.data(), 64, w8.data(), WeightFormat::q8_0, a.data(), 8);
+  set_activation_precision(ActivationPrecision::f32);
+  ASSERT_TRUE(qgemm_int8(4, 8, 64, x.data(), 64, w8.data(), WeightFormat::q8_0, b.data(), 8));
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(activation_precision(), ActivationPrecision::f32);
+  const std::vector<uint8_t> w41 = random_weight(WeightFormat::q4_1, 8, 64, 6);
+  EXPECT_FALSE(qgemm_int8(1, 8, 64, x.data(), 64, w41.data(), WeightFormat::q4_1, b.data(), 8));
+  std::vector<float> x5(5 * 64, 1.0f), y5(5 * 8);
+  EXPECT_FALSE(qgemm_int8(5, 8, 64, x5.data(), 64, w8.data(), WeightFormat::q8_0, y5.data(), 8));
+  x[3] = std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(qgemm_int8(1, 8, 64, x.data(), 64, w8.data(), WeightFormat::q8_0, b.data(), 8));
+  EXPECT_THROW(qgemm_int8(1, 8, 60, x.data(), 64, w8.data(), WeightFormat::q8_0, b.data(), 8), ValueError);
+}
+
 }  // namespace tl::test

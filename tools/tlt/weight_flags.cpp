@@ -16,6 +16,10 @@ std::vector<FlagSpec> weight_flag_specs() {
        false,
        "GGUF: run the file's own weight formats (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16, BF16) instead of "
        "dequantising them to f32"},
+      {{"--int8-activations"},
+       false,
+       "decode with q8_0 / q4_0 weights: round the activations to int8 blocks and use integer dot products "
+       "(llama.cpp's arithmetic; faster, slightly less accurate; docs/quantization.md)"},
   };
 }
 
@@ -31,6 +35,7 @@ std::vector<FlagSpec> with_weight_flags(std::vector<FlagSpec> base) {
 tl::models::LoadOptions weight_load_options(const Args& a) {
   tl::models::LoadOptions o;
   o.keep_quantized = a.has("keep-quantized");
+  if (a.has("int8-activations")) tl::set_activation_precision(tl::ActivationPrecision::int8);  // process-wide
   if (auto f = a.get("weight-format")) {
     try {
       o.weight_format = tl::weight_format_from_name(*f);

@@ -169,6 +169,41 @@ float exp_shift_sum(float* x, int64_t n, float shift) {
   return sum;
 }
 
+// Decoding (rows <= kSmallRows): direct loops read each key / value row once for all rows; the GEMM would
+// pack operands of a few rows on every call.
+constexpr int64_t kSmallRows = 4;
+
+float dot(const float* a, const float* b, int64_t n) {
+  sv::V acc = sv::set1(0.0f);
+  int64_t c = 0;
+  for (; c + sv::kLanes <= n; c += sv::kLanes) acc = sv::fma(sv::load(a + c), sv::load(b + c), acc);
+  float r = sv::hsum(acc);
+  for (; c < n; ++c) r += a[c] * b[c];
+  return r;
+}
+
+// s[r, c] = scale * q[r, :] . k[c, :]   (q [rows, d], k rows ldk apart)
+void small_scores(int64_t rows, int64_t cols, int64_t d, float scale, const float* q, const float* k, int64_t ldk,
+                  float* s) {
+  for (int64_t c = 0; c < cols; ++c)
+    for (int64_t r = 0; r < rows; ++r) s[r * cols + c] = scale * dot(q + r * d, k + c * ldk, d);
+}
+
+// acc[r, :] += sum_c p[r, c] v[c, :]   (v rows ldv apart)
+void small_pv(int64_t rows, int64_t cols, int64_t dv, const float* p, const float* v, int64_t ldv, float* acc) {
+  for (int64_t c = 0; c < cols; ++c) {
+    const float* vr = v + c * ldv;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float w = p[r * cols + c];  // 0 for hidden keys: 0 * NaN values still give NaN, as the GEMM does
+      float* ar = acc + r * dv;
+      const sv::V wv = sv::set1(w);
+      int64_t e = 0;
+      for (; e + sv::kLanes <= dv; e += sv::kLanes) sv::store(ar + e, sv::fma(wv, sv::load(vr + e), sv::load(ar + e)));
+      for (; e < dv; ++e) ar[e] += w * vr[e];
+    }
+  }
+}
+
 }  // namespace
 
 Shape attention_shape(const Shape& q, const Shape& k, const Shape& v, const std::optional<Shape>& bias,
@@ -334,8 +369,11 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
           const TileVis vis = classify(spec, SK, p0, p1, j0, j0 + cols - 1);
           if (vis == TileVis::hidden) continue;
           // S = scale * Q K^T   [rows, cols]
-          sgemm(false, true, rows, cols, D, spec.scale, qt.data(), std::max<int64_t>(D, 1), kb + jl * run.ks[2],
-                std::max<int64_t>(run.ks[2], std::max<int64_t>(D, 1)), 0.0f, s.data(), cols);
+          if (rows <= kSmallRows)
+            small_scores(rows, cols, D, spec.scale, qt.data(), kb + jl * run.ks[2], run.ks[2], s.data());
+          else
+            sgemm(false, true, rows, cols, D, spec.scale, qt.data(), std::max<int64_t>(D, 1), kb + jl * run.ks[2],
+                  std::max<int64_t>(run.ks[2], std::max<int64_t>(D, 1)), 0.0f, s.data(), cols);
           if (bd)
             for (int64_t r = 0; r < rows; ++r) {
               const float* bp = bd + b * bstr[0] + rh[size_t(r)] * bstr[1] + ri[size_t(r)] * bstr[2] + j0 * bstr[3];
@@ -370,8 +408,11 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
             }
           }
           // acc += P V   [rows, DV]
-          sgemm(false, false, rows, DV, cols, 1.0f, s.data(), cols, vb + jl * run.vs[2],
-                std::max<int64_t>(run.vs[2], std::max<int64_t>(DV, 1)), 1.0f, acc.data(), std::max<int64_t>(DV, 1));
+          if (rows <= kSmallRows)
+            small_pv(rows, cols, DV, s.data(), vb + jl * run.vs[2], run.vs[2], acc.data());
+          else
+            sgemm(false, false, rows, DV, cols, 1.0f, s.data(), cols, vb + jl * run.vs[2],
+                  std::max<int64_t>(run.vs[2], std::max<int64_t>(DV, 1)), 1.0f, acc.data(), std::max<int64_t>(DV, 1));
         }
       }
       for (int64_t r = 0; r < rows; ++r) {

@@ -1,0 +1,186 @@
+// qgemm's int8-activation decode path (include/tl/quant.h, ActivationPrecision::int8): each row of x is rounded
+// to q8_0-style blocks (one f32 scale d_x = max|x| / 127 per 32 values, integers in [-127, 127]) and every block
+// product with a q8_0 / q4_0 weight block is an exact integer dot product, scaled once: d_w * d_x * (q_w . q_x).
+// This is llama.cpp's vec_dot_q8_0_q8_0 / vec_dot_q4_0_q8_0 arithmetic (its activation scale is f16; ours
+// stays f32). AVX2: |q_w| (unsigned) times sign-adjusted q_x with maddubs (pairs of products, at most
+// 2 * 128 * 127 < 2^15: no saturation), then madd with ones to int32 lanes.
+// The reference (qgemm_int8_naive) rounds x with the same scalar code and sums the exact block dots in double.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "gemm/qgemm_internal.h"
+#include "tl/error.h"
+#include "tl/threading.h"
+
+namespace tl {
+
+namespace {
+
+std::atomic<ActivationPrecision> g_precision{ActivationPrecision::f32};
+
+// x rows [m, k] -> int8 blocks qx [m, k] and scales dx [m, k / 32]. False when x holds a non-finite value (the
+// caller then keeps the f32 path, which propagates it as IEEE says).
+bool quantize_activations(int64_t m, int64_t k, const float* x, int64_t ldx, std::vector<int8_t>& qx,
+                          std::vector<float>& dx) {
+  const int64_t nb = k / 32;
+  qx.resize(size_t(m * k));
+  dx.resize(size_t(m * nb));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t b = 0; b < nb; ++b) {
+      const float* xp = x + i * ldx + b * 32;
+      float amax = 0.0f;
+      for (int t = 0; t < 32; ++t) {
+        if (!std::isfinite(xp[t])) return false;
+        amax = std::max(amax, std::fabs(xp[t]));
+      }
+      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+      dx[size_t(i * nb + b)] = d;
+      int8_t* q = qx.data() + i * k + b * 32;
+      for (int t = 0; t < 32; ++t) q[t] = int8_t(std::nearbyint(xp[t] * id));  // round half to even, |q| <= 127
+    }
+  return true;
+}
+
+// The integer values of weight block `wb` (q8_0: 32 int8; q4_0: nibbles - 8) into q[32]; returns d_w.
+float weight_block(WeightFormat f, const uint8_t* wb, int8_t* q) {
+  uint16_t h;
+  std::memcpy(&h, wb, 2);
+  const float d = f16_to_f32(h);
+  if (f == WeightFormat::q8_0) {
+    std::memcpy(q, wb + 2, 32);
+  } else {  // q4_0: element t in the low nibble of byte t, element t + 16 in its high nibble
+    for (int t = 0; t < 16; ++t) {
+      q[t] = int8_t((wb[2 + t] & 0x0F) - 8);
+      q[t + 16] = int8_t((wb[2 + t] >> 4) - 8);
+    }
+  }
+  return d;
+}
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// 32 signed weights of one block.
+template <WeightFormat F>
+inline __m256i load_w(const uint8_t* wb) {
+  if constexpr (F == WeightFormat::q8_0) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 2));
+  } else {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 2)), m4 = _mm_set1_epi8(0x0F);
+    const __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
+    return _mm256_sub_epi8(n, _mm256_set1_epi8(8));
+  }
+}
+
+template <WeightFormat F, int M>
+void rows_int8(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float* dx, const uint8_t* w, int64_t rb,
+               float* y, int64_t ldy, bool accumulate) {
+  constexpr int64_t BB = F == WeightFormat::q8_0 ? 34 : 18;
+  const int64_t nb = k / 32;
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t j = j0; j < j1; ++j) {
+    const uint8_t* wr = w + j * rb;
+    __m256 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* wb = wr + b * BB;
+      uint16_t h;
+      std::memcpy(&h, wb, 2);
+      const float dw = _cvtsh_ss(h);
+      const __m256i qw = load_w<F>(wb);
+      const __m256i aw = _mm256_sign_epi8(qw, qw);  // |q_w| as unsigned bytes
+#pragma GCC unroll 4
+      for (int i = 0; i < M; ++i) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + i * k + b * 32));
+        const __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, qw));  // q_w * q_x in pairs
+        const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));      // 8 exact int32 partial dots
+        acc[i] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * dx[i * nb + b]), acc[i]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      const float sum = hsum(acc[i]);
+      float& out = y[i * ldy + j];
+      out = accumulate ? out + sum : sum;
+    }
+  }
+}
+
+template <WeightFormat F>
+void run_int8(int64_t m, int64_t n, int64_t k, const int8_t* qx, const float* dx, const uint8_t* w, int64_t rb,
+              float* y, int64_t ldy, bool accumulate) {
+  auto run = [&](int64_t j0, int64_t j1) {
+    switch (m) {
+      case 1: rows_int8<F, 1>(j0, j1, k, qx, dx, w, rb, y, ldy, accumulate); break;
+      case 2: rows_int8<F, 2>(j0, j1, k, qx, dx, w, rb, y, ldy, accumulate); break;
+      case 3: rows_int8<F, 3>(j0, j1, k, qx, dx, w, rb, y, ldy, accumulate); break;
+      default: rows_int8<F, 4>(j0, j1, k, qx, dx, w, rb, y, ldy, accumulate); break;
+    }
+  };
+  // Small products on one thread (a fork/join costs more), as the f32 GEMV.
+  if (double(m) * double(n) * double(k) < double(1 << 20)) run(0, n);
+  else parallel_for(n, 16, run);
+}
+
+#endif
+
+}  // namespace
+
+void set_activation_precision(ActivationPrecision p) { g_precision.store(p, std::memory_order_relaxed); }
+ActivationPrecision activation_precision() { return g_precision.load(std::memory_order_relaxed); }
+
+bool qgemm_int8(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f,
+                float* y, int64_t ldy, bool accumulate) {
+  const int64_t rb = qgemm_detail::check_qgemm_args("qgemm_int8", m, n, k, x, ldx, w, f, y, ldy);
+  if ((f != WeightFormat::q8_0 && f != WeightFormat::q4_0) || m > kInt8MaxRows) return false;
+  if (m == 0 || n == 0) return true;
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+  std::vector<int8_t> qx;
+  std::vector<float> dx;
+  if (!quantize_activations(m, k, x, ldx, qx, dx)) return false;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  if (f == WeightFormat::q8_0) run_int8<WeightFormat::q8_0>(m, n, k, qx.data(), dx.data(), wb, rb, y, ldy, accumulate);
+  else run_int8<WeightFormat::q4_0>(m, n, k, qx.data(), dx.data(), wb, rb, y, ldy, accumulate);
+  return true;
+#else
+  (void)rb;
+  return false;  // no AVX2: the f32 path
+#endif
+}
+
+bool qgemm_int8_naive(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f,
+                      float* y, int64_t ldy, bool accumulate) {
+  const int64_t rb = qgemm_detail::check_qgemm_args("qgemm_int8_naive", m, n, k, x, ldx, w, f, y, ldy);
+  if ((f != WeightFormat::q8_0 && f != WeightFormat::q4_0) || m > kInt8MaxRows) return false;
+  std::vector<int8_t> qx;
+  std::vector<float> dx;
+  if (!quantize_activations(m, k, x, ldx, qx, dx)) return false;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const int64_t nb = k / 32, bb = f == WeightFormat::q8_0 ? 34 : 18;
+  int8_t qw[32];
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double sum = 0;
+      for (int64_t b = 0; b < nb; ++b) {
+        const float dw = weight_block(f, wb + j * rb + b * bb, qw);
+        int64_t dot = 0;
+        for (int t = 0; t < 32; ++t) dot += int64_t(qw[t]) * qx[size_t(i * k + b * 32 + t)];
+        sum += double(dw) * double(dx[size_t(i * nb + b)]) * double(dot);
+      }
+      float& out = y[i * ldy + j];
+      out = accumulate ? float(double(out) + sum) : float(sum);
+    }
+  return true;
+}
+
+}  // namespace tl
