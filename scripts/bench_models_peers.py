@@ -401,8 +401,9 @@ def driver(argv):
     ap.add_argument("--timeout", type=int, default=300, help="seconds per measurement")
     ap.add_argument("--variants", default="llama130m,llama130m-gqa4,smollm2",
                     help="llama130m, llama130m-gqa4 (random, scripts/gen_llama130m.py), smollm2 (the real model)")
-    ap.add_argument("--formats", default="f32,bf16,q8_0,q4_0",
-                    help="our weight formats (tlt bench --weight-format), each against the matching llama.cpp type")
+    ap.add_argument("--formats", default="f32,bf16,q8_0,q4_0,q8_0+int8,q4_0+int8",
+                    help="our weight formats (tlt bench --weight-format; +int8: --int8-activations), each against "
+                         "the matching llama.cpp type")
     ap.add_argument("--markdown", default=None, help="also write the tables to this file")
     a = ap.parse_args(argv)
     only = set(a.only.split(","))
@@ -505,21 +506,26 @@ def driver(argv):
             if not ok:
                 ggufs = {}
 
-        def wf(wfmt):  # our flag and key suffix for a weight format
-            return ([], "") if wfmt == "f32" else (["--weight-format", wfmt], "/" + wfmt)
+        def wf(wfmt):  # our flags and key suffix for a weight format ("q8_0+int8": with --int8-activations)
+            base, int8 = wfmt.split("+")[0], wfmt.endswith("+int8")
+            flag = ([] if base == "f32" else ["--weight-format", base]) + (["--int8-activations"] if int8 else [])
+            return flag, ("" if wfmt == "f32" else "/" + wfmt)
 
         for wfmt in formats:
             flag, sfx = wf(wfmt)
             tag = "" if wfmt == "f32" else f" [{wfmt}]"
+            int8 = wfmt.endswith("+int8")  # decode only: int8 activations apply to products of <= 4 rows
+            wfmt = wfmt.split("+")[0]
             # Prompt
-            o = ours(f"ours/{var}/prompt{sfx}", ["prompt", mdir, "--tokens", str(n)] + flag) if "ours" in only else None
+            o = ours(f"ours/{var}/prompt{sfx}", ["prompt", mdir, "--tokens", str(n)] + flag) \
+                if "ours" in only and not int8 else None
             if wfmt == "f32":
                 t = R.run(f"torch/{var}/prompt", py + ["torch-prompt", mdir, "--tokens", str(n)] + common) \
                     if "torch" in only and have_torch else None
                 add_row(f"{var} prompt {n} tok/s", o, "torch", t, "tok_s", lambda v: frac_flops(v, fl_prompt))
                 add_mem(f"{var} prompt", "ours", o)
                 add_mem(f"{var} prompt", "torch", t, weights=wb)
-            for q in peer_types.get(wfmt, []):
+            for q in peer_types.get(wfmt, []) if not int8 else []:
                 if q not in ggufs:
                     continue
                 lp = R.run(f"llama/{var}/prompt/{q}", py + ["llama-prompt", ggufs[q], "--tokens", str(n)] + common)
