@@ -16,7 +16,9 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$ROOT/build/bench}
 THREADS=${THREADS:-2}
-export OMP_NUM_THREADS=$THREADS OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OMP_WAIT_POLICY stays each engine's default unless the caller sets it: forcing "passive" on every engine
+# (sessions 3-5) made OpenMP thread pools sleep at every barrier and slowed llama.cpp's decode several-fold.
+export OMP_NUM_THREADS=$THREADS
 ARGS=()
 for a in "$@"; do
   case "$a" in
