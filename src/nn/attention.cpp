@@ -198,17 +198,16 @@ AttentionOutputs attention_outputs(Graph& g, const AttentionConfig& cfg, Value x
   r.k = k;
   r.v = v;
   Value kall = k, vall = v;
-  bool so_past = false;
+  bool so_past = false;  // sdpa takes the past (the fused op reads it in place, plain concatenates)
   if (o.past_k) {
     const Shape pk = g.shape(*o.past_k);
     const Shape pv = g.shape(*o.past_v);
     if (pk != Shape{B, HKV, pk.size() == 4 ? pk[2] : 0, HD} || pv != pk)
       TL_THROW(ShapeError, "[attention] ", prefix, ": past keys/values must be [", B, ", ", HKV, ", past, ", HD,
                "], got ", shape_str(pk), " and ", shape_str(pv));
-    // The fused op reads the cache in place; the plain path and rule attention concatenate.
-    if (pk[2] > 0 && cfg.impl == AttentionImpl::fused && !o.rule) {
+    if (pk[2] > 0 && !o.rule) {
       so_past = true;
-    } else if (pk[2] > 0) {
+    } else if (pk[2] > 0) {  // rule attention takes the keys/values as one tensor each
       kall = g.concat({*o.past_k, k}, 2);  // [b, hkv, past + skn, hd]
       vall = g.concat({*o.past_v, v}, 2);  // [b, hkv, past + skn, hd]
     }
