@@ -4,6 +4,7 @@
 //   cycles through copies totalling 128 MB; compare with stream/read, a STREAM-like read of 256 MB with the
 //   same threads, registered first) and Gweights/s (what decides the time per token). m = 512 (prompt): counter GFLOPS
 //   (2 m n k / s).
+// "+int8" rows: the same product with int8 activations (tl::set_activation_precision; q8_0 / q4_0, m <= 4).
 // The f32 rows are "f32" (qgemm with f32 weights, which is tl::sgemm(trans_b) with the auto backend).
 #include <benchmark/benchmark.h>
 
@@ -58,7 +59,7 @@ std::vector<uint8_t> make_weight(tl::WeightFormat f, int64_t n, int64_t k) {
   return out;
 }
 
-void run(benchmark::State& st, Shape s, tl::WeightFormat f) {
+void run(benchmark::State& st, Shape s, tl::WeightFormat f, bool int8) {
   const std::vector<uint8_t> w0 = make_weight(f, s.n, s.k);
   // m = 1: cycle through copies of the weight totalling >= 128 MB (4x the 32 MB L3), so every product reads
   // its weight from DRAM, as a decode step over a whole model does.
@@ -68,12 +69,14 @@ void run(benchmark::State& st, Shape s, tl::WeightFormat f) {
   const std::vector<float> x = random_vec(size_t(s.m * s.k), 7);
   std::vector<float> y(size_t(s.m * s.n));
   size_t c = 0;
+  tl::set_activation_precision(int8 ? tl::ActivationPrecision::int8 : tl::ActivationPrecision::f32);
   for (auto _ : st) {
     tl::qgemm(s.m, s.n, s.k, x.data(), s.k, w.data() + c * w0.size(), f, y.data(), s.n);
     c = c + 1 == copies ? 0 : c + 1;
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
+  tl::set_activation_precision(tl::ActivationPrecision::f32);
   const double it = double(st.iterations());
   if (s.m == 1) {
     st.counters["GB/s"] = benchmark::Counter(double(w0.size()) * it / 1e9, benchmark::Counter::kIsRate);
@@ -109,7 +112,9 @@ int main(int argc, char** argv) {
     for (tl::WeightFormat f : tl::all_weight_formats()) {
       const std::string name = std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + "/" +
                                tl::weight_format_name(f);
-      benchmark::RegisterBenchmark(name.c_str(), run, s, f)->UseRealTime();
+      benchmark::RegisterBenchmark(name.c_str(), run, s, f, false)->UseRealTime();
+      if (s.m <= tl::kInt8MaxRows && (f == tl::WeightFormat::q8_0 || f == tl::WeightFormat::q4_0))
+        benchmark::RegisterBenchmark((name + "+int8").c_str(), run, s, f, true)->UseRealTime();
     }
   benchmark::AddCustomContext("threads", std::to_string(tl::num_threads()));
   benchmark::RunSpecifiedBenchmarks();

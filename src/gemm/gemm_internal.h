@@ -32,6 +32,10 @@ void openblas_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alp
 void gemv(int64_t rows, int64_t k, float alpha, const float* m, int64_t row_stride, int64_t col_stride,
           const float* x, int64_t incx, float beta, float* y, int64_t incy, int threads);
 
+// Matrix-vector products (decode: f32 gemv, qgemm with m <= 4, int8 activations) below this many
+// multiply-adds run on the calling thread: a fork/join then costs more than the second thread saves.
+double gemv_parallel_work();
+
 // The hand-written blocked GEMM (gemm_blocked.cpp): packed panels, 6x16 AVX2/FMA micro-kernel.
 void blocked_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads);

@@ -162,6 +162,8 @@ void axpy_cols(int64_t c0, int64_t c1, int64_t k, float alpha, const float* m, i
 
 }  // namespace
 
+double gemv_parallel_work() { return double(1 << 20); }
+
 void gemv(int64_t rows, int64_t k, float alpha, const float* m, int64_t row_stride, int64_t col_stride,
           const float* x, int64_t incx, float beta, float* y, int64_t incy, int threads) {
   // Strided vectors are gathered once (k and rows are small next to the matrix, so this costs little).
@@ -181,10 +183,10 @@ void gemv(int64_t rows, int64_t k, float alpha, const float* m, int64_t row_stri
   const bool dot = col_stride == 1 && (row_stride != 1 || k >= rows);
   // Work is cut into 8-row/8-column units (threads never share a 32-byte piece of y), then into chunks taken
   // dynamically: 4 per thread, so a thread the scheduler parks while others share the cores delays only its
-  // current chunk. One thread below 1M multiply-adds (see the top of the file).
+  // current chunk. One thread below gemv_parallel_work() multiply-adds.
   const int64_t units = (rows + 7) / 8;
   const int64_t work = rows * k;
-  int64_t chunks = threads <= 1 || work < (int64_t(1) << 20) ? 1 : std::min<int64_t>(units, int64_t(threads) * 4);
+  int64_t chunks = threads <= 1 || double(work) < gemv_parallel_work() ? 1 : std::min<int64_t>(units, int64_t(threads) * 4);
   if (!dot && chunks > 1) {
     // Columns contiguous: split the k rows of M between the threads instead, so each thread streams one
     // contiguous slab of the matrix (column chunks read short runs 128 KB apart and stayed ~30% below

@@ -54,8 +54,6 @@ namespace {
 
 using gemm_detail::PackBSource;
 
-// Products below this many multiply-adds run on one thread (as the f32 GEMV: a fork/join costs more).
-constexpr double kGemvParallelWork = 1 << 20;
 constexpr int64_t kSmallM = 4;   // m <= kSmallM takes the GEMV path
 constexpr int64_t KC = 256;
 constexpr int64_t kQuantRowsM = 4;  // block formats with m <= this use gemv_rows_q (scale once per run)      // K slice of the GEMM path: a multiple of every block size
@@ -411,7 +409,7 @@ void gemv(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const ui
           default: gemv_rows_q<F, 4>(j0, j1, k, x, ldx, xsp, w, rb, y, ldy, accumulate); break;
         }
       };
-      if (double(m) * double(n) * double(k) < kGemvParallelWork) runq(0, n);
+      if (double(m) * double(n) * double(k) < gemm_detail::gemv_parallel_work()) runq(0, n);
       else parallel_for(n, 16, runq);
       return;
     }
@@ -424,7 +422,7 @@ void gemv(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const ui
       default: gemv_rows<F, 4>(j0, j1, k, x, ldx, w, rb, y, ldy, accumulate); break;
     }
   };
-  if (double(m) * double(n) * double(k) < kGemvParallelWork) run(0, n);
+  if (double(m) * double(n) * double(k) < gemm_detail::gemv_parallel_work()) run(0, n);
   else parallel_for(n, 16, run);
 }
 

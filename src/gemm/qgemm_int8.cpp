@@ -13,6 +13,7 @@
 #include <cstring>
 #include <vector>
 
+#include "gemm/gemm_internal.h"
 #include "gemm/qgemm_internal.h"
 #include "tl/error.h"
 #include "tl/threading.h"
@@ -23,13 +24,14 @@ namespace {
 
 std::atomic<ActivationPrecision> g_precision{ActivationPrecision::f32};
 
-// x rows [m, k] -> int8 blocks qx [m, k] and scales dx [m, k / 32]. False when x holds a non-finite value (the
-// caller then keeps the f32 path, which propagates it as IEEE says).
+// x rows [m, k] -> int8 blocks qx [m, k], scales dx [m, k / 32] and eight times the block sums sx8 [m, k / 32].
+// False when x holds a non-finite value (the caller then keeps the f32 path, which propagates it as IEEE says).
 bool quantize_activations(int64_t m, int64_t k, const float* x, int64_t ldx, std::vector<int8_t>& qx,
-                          std::vector<float>& dx) {
+                          std::vector<float>& dx, std::vector<int32_t>& sx8) {
   const int64_t nb = k / 32;
   qx.resize(size_t(m * k));
   dx.resize(size_t(m * nb));
+  sx8.resize(size_t(m * nb));
   for (int64_t i = 0; i < m; ++i)
     for (int64_t b = 0; b < nb; ++b) {
       const float* xp = x + i * ldx + b * 32;
@@ -41,7 +43,12 @@ bool quantize_activations(int64_t m, int64_t k, const float* x, int64_t ldx, std
       const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
       dx[size_t(i * nb + b)] = d;
       int8_t* q = qx.data() + i * k + b * 32;
-      for (int t = 0; t < 32; ++t) q[t] = int8_t(std::nearbyint(xp[t] * id));  // round half to even, |q| <= 127
+      int32_t sum = 0;
+      for (int t = 0; t < 32; ++t) {
+        q[t] = int8_t(std::nearbyint(xp[t] * id));  // round half to even, |q| <= 127
+        sum += q[t];
+      }
+      sx8[size_t(i * nb + b)] = 8 * sum;
     }
   return true;
 }
@@ -63,6 +70,8 @@ float weight_block(WeightFormat f, const uint8_t* wb, int8_t* q) {
 }
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+
+inline __m128i ld16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -116,10 +125,90 @@ void rows_int8(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float*
   }
 }
 
+// ---- q4_0, eight weight rows at a time ----
+// Row-at-a-time, every 32-weight block costs a float conversion, a scale and an FMA per row. Here the eight rows'
+// 16 nibble bytes are transposed (an in-lane 4x4 dword transpose of two-row vectors) so that lane r of each
+// vector holds 4 bytes of row r: x is broadcast 4 bytes at a time, maddubs sums products of the unsigned nibbles
+// u in [0, 15] with q_x, and one madd, conversion and FMA per block serve all eight rows (llama.cpp gets the same
+// effect by repacking Q4_0 at load; the transpose keeps our layout). The nibble offset 8 is taken out with the
+// block sum of q_x: sum (u - 8) q_x = sum u q_x - 8 sum q_x. Bounds: eight maddubs sums of at most 2 * 15 * 127
+// each stay below 2^15 in int16.
+// sx8 [m, nb]: 8 * sum of each q_x block.
+template <int M>
+void rows8_q4_0(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float* dx, const int32_t* sx8,
+                const uint8_t* w, int64_t rb, float* y, int64_t ldy, bool accumulate) {
+  const int64_t nb = k / 32;
+  const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
+  const int64_t group = 8 * rb;  // bytes of eight rows
+  for (int64_t j = j0; j + 8 <= j1; j += 8) {
+    const uint8_t* w0 = w + j * rb;
+    // Eight interleaved streams defeat the hardware prefetcher: fetch the group two ahead, spread over the blocks.
+    const uint8_t* ahead = j + 24 <= j1 ? w0 + 2 * group : nullptr;
+    __m256 acc[M];
+    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+      if (ahead)
+        for (int64_t off = (b * group / nb) & ~int64_t(63); off < (b + 1) * group / nb; off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+      const uint8_t* p = w0 + b * 18;
+      uint16_t h[8];
+      for (int r = 0; r < 8; ++r) std::memcpy(&h[r], p + r * rb, 2);
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));  // lane r: row r
+      __m256i y4[4];  // y4[r] = row r's 16 bytes | row r + 4's
+      for (int r = 0; r < 4; ++r)
+        y4[r] = _mm256_inserti128_si256(_mm256_castsi128_si256(ld16(p + r * rb + 2)), ld16(p + (r + 4) * rb + 2), 1);
+      const __m256i t0 = _mm256_unpacklo_epi32(y4[0], y4[1]), t1 = _mm256_unpackhi_epi32(y4[0], y4[1]);
+      const __m256i t2 = _mm256_unpacklo_epi32(y4[2], y4[3]), t3 = _mm256_unpackhi_epi32(y4[2], y4[3]);
+      // tg: byte group g (bytes 4g .. 4g + 3) of rows 0..3 in the low half, rows 4..7 in the high half.
+      const __m256i tg[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
+                             _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+      __m256i lo[4], hi[4];  // elements 4g .. 4g + 3 (low nibbles), 16 + 4g .. (high nibbles)
+      for (int g = 0; g < 4; ++g) {
+        lo[g] = _mm256_and_si256(tg[g], m4);
+        hi[g] = _mm256_and_si256(_mm256_srli_epi16(tg[g], 4), m4);
+      }
+#pragma GCC unroll 4
+      for (int i = 0; i < M; ++i) {
+        const int8_t* xb = qx + i * k + b * 32;
+        auto bx = [&](int off) {
+          int32_t v;
+          std::memcpy(&v, xb + off, 4);
+          return _mm256_set1_epi32(v);
+        };
+        __m256i s = _mm256_maddubs_epi16(lo[0], bx(0));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[0], bx(16)));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[1], bx(4)));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[1], bx(20)));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[2], bx(8)));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[2], bx(24)));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[3], bx(12)));
+        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[3], bx(28)));
+        const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(sx8[i * nb + b]));
+        acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_set1_ps(dx[i * nb + b])), acc[i]);
+      }
+    }
+    for (int i = 0; i < M; ++i) {
+      float* out = y + i * ldy + j;
+      _mm256_storeu_ps(out, accumulate ? _mm256_add_ps(_mm256_loadu_ps(out), acc[i]) : acc[i]);
+    }
+  }
+}
+
 template <WeightFormat F>
-void run_int8(int64_t m, int64_t n, int64_t k, const int8_t* qx, const float* dx, const uint8_t* w, int64_t rb,
-              float* y, int64_t ldy, bool accumulate) {
+void run_int8(int64_t m, int64_t n, int64_t k, const int8_t* qx, const float* dx, const int32_t* sx8,
+              const uint8_t* w, int64_t rb, float* y, int64_t ldy, bool accumulate) {
+  // Rows [j0, j1): q4_0 in groups of eight, the rest one at a time.
   auto run = [&](int64_t j0, int64_t j1) {
+    if constexpr (F == WeightFormat::q4_0) {
+      const int64_t j8 = j0 + (j1 - j0) / 8 * 8;
+      switch (m) {
+        case 1: rows8_q4_0<1>(j0, j8, k, qx, dx, sx8, w, rb, y, ldy, accumulate); break;
+        case 2: rows8_q4_0<2>(j0, j8, k, qx, dx, sx8, w, rb, y, ldy, accumulate); break;
+        case 3: rows8_q4_0<3>(j0, j8, k, qx, dx, sx8, w, rb, y, ldy, accumulate); break;
+        default: rows8_q4_0<4>(j0, j8, k, qx, dx, sx8, w, rb, y, ldy, accumulate); break;
+      }
+      j0 = j8;
+    }
     switch (m) {
       case 1: rows_int8<F, 1>(j0, j1, k, qx, dx, w, rb, y, ldy, accumulate); break;
       case 2: rows_int8<F, 2>(j0, j1, k, qx, dx, w, rb, y, ldy, accumulate); break;
@@ -127,9 +216,9 @@ void run_int8(int64_t m, int64_t n, int64_t k, const int8_t* qx, const float* dx
       default: rows_int8<F, 4>(j0, j1, k, qx, dx, w, rb, y, ldy, accumulate); break;
     }
   };
-  // Small products on one thread (a fork/join costs more), as the f32 GEMV.
-  if (double(m) * double(n) * double(k) < double(1 << 20)) run(0, n);
-  else parallel_for(n, 16, run);
+  // Small products on one thread (a fork/join costs more), as the f32 GEMV; threads split whole 8-row groups.
+  if (double(m) * double(n) * double(k) < gemm_detail::gemv_parallel_work()) run(0, n);
+  else parallel_for((n + 7) / 8, 2, [&](int64_t g0, int64_t g1) { run(g0 * 8, std::min(n, g1 * 8)); });
 }
 
 #endif
@@ -147,10 +236,12 @@ bool qgemm_int8(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, co
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
   std::vector<int8_t> qx;
   std::vector<float> dx;
-  if (!quantize_activations(m, k, x, ldx, qx, dx)) return false;
+  std::vector<int32_t> sx8;
+  if (!quantize_activations(m, k, x, ldx, qx, dx, sx8)) return false;
   const auto* wb = static_cast<const uint8_t*>(w);
-  if (f == WeightFormat::q8_0) run_int8<WeightFormat::q8_0>(m, n, k, qx.data(), dx.data(), wb, rb, y, ldy, accumulate);
-  else run_int8<WeightFormat::q4_0>(m, n, k, qx.data(), dx.data(), wb, rb, y, ldy, accumulate);
+  if (f == WeightFormat::q8_0)
+    run_int8<WeightFormat::q8_0>(m, n, k, qx.data(), dx.data(), sx8.data(), wb, rb, y, ldy, accumulate);
+  else run_int8<WeightFormat::q4_0>(m, n, k, qx.data(), dx.data(), sx8.data(), wb, rb, y, ldy, accumulate);
   return true;
 #else
   (void)rb;
@@ -164,7 +255,8 @@ bool qgemm_int8_naive(int64_t m, int64_t n, int64_t k, const float* x, int64_t l
   if ((f != WeightFormat::q8_0 && f != WeightFormat::q4_0) || m > kInt8MaxRows) return false;
   std::vector<int8_t> qx;
   std::vector<float> dx;
-  if (!quantize_activations(m, k, x, ldx, qx, dx)) return false;
+  std::vector<int32_t> sx8;
+  if (!quantize_activations(m, k, x, ldx, qx, dx, sx8)) return false;
   const auto* wb = static_cast<const uint8_t*>(w);
   const int64_t nb = k / 32, bb = f == WeightFormat::q8_0 ? 34 : 18;
   int8_t qw[32];

@@ -262,7 +262,8 @@ TEST(QgemmInt8, MatchesItsReferenceAndBoundsTheRounding) {
   for (WeightFormat f : {WeightFormat::q8_0, WeightFormat::q4_0})
     for (int64_t m : {1, 2, 3, 4})
       for (int64_t k : {32, 96, 2048}) {
-        const int64_t n = 37;
+        // 37 rows: four 8-row groups (q4_0's transposed kernel) and a remainder; 300 x 2048 runs threaded.
+        const int64_t n = k == 2048 ? 300 : 37;
         SCOPED_TRACE(std::string(weight_format_name(f)) + " m " + std::to_string(m) + " k " + std::to_string(k));
         const std::vector<uint8_t> w = random_weight(f, n, k, uint32_t(m * 100 + k));
         std::vector<float> x(static_cast<size_t>(m * k));
@@ -276,6 +277,9 @@ TEST(QgemmInt8, MatchesItsReferenceAndBoundsTheRounding) {
         ASSERT_TRUE(qgemm_int8(m, n, k, x.data(), k, w.data(), f, one.data(), n));
         set_num_threads(saved);
         EXPECT_EQ(std::memcmp(one.data(), got.data(), got.size() * sizeof(float)), 0);
+        std::vector<float> acc(got.size(), 0.5f);  // accumulate: y + product, the same f32 addition
+        ASSERT_TRUE(qgemm_int8(m, n, k, x.data(), k, w.data(), f, acc.data(), n, true));
+        for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(acc[i], 0.5f + got[i]) << i;
         const std::vector<double> s = abs_scale(m, n, k, x, w.data(), f);
         for (size_t i = 0; i < got.size(); ++i) {
           // f32 sums of exact block dots: 1e-5 of sum |x w| as qgemm's own tolerance.
