@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "gemm/simd_avx2.h"
+
 #include "gemm/gemm_internal.h"
 
 namespace tl::gemm_detail {
@@ -20,14 +22,9 @@ inline void store_y(float* y, float acc, float alpha, float beta) {
   *y = beta == 0.0f ? alpha * acc : alpha * acc + beta * *y;
 }
 
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::hsum;
 
 // Lane mask with the first `r` (0..8) lanes on.
 inline __m256i tail_mask(int64_t r) {

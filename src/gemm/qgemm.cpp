@@ -24,6 +24,7 @@
 
 #include "gemm/gemm_internal.h"
 #include "gemm/qgemm_internal.h"
+#include "gemm/simd_avx2.h"
 #include "tl/error.h"
 #include "tl/gemm.h"
 #include "tl/threading.h"
@@ -60,13 +61,10 @@ constexpr int64_t kQuantRowsM = 4;  // block formats with m <= this use gemv_row
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 
-inline float h2f(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);  // exact, like tl::f16_to_f32
-}
-inline __m128i ld128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-inline __m256i ld256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+using simd::h2f;
+using simd::hsum;
+using simd::ld128;
+using simd::ld256;
 // 8 signed / unsigned bytes (the low 8 of v) to floats.
 inline __m256 i8f(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 inline __m256 u8f(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
@@ -267,13 +265,6 @@ struct FmtBF16 {
     return bf16_to_f32(h);
   }
 };
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
 
 // ---- m <= 4: one pass over W rows [j0, j1), M rows of x ----
 

@@ -15,6 +15,7 @@
 
 #include "gemm/gemm_internal.h"
 #include "gemm/qgemm_internal.h"
+#include "gemm/simd_avx2.h"
 #include "tl/error.h"
 #include "tl/threading.h"
 
@@ -71,22 +72,18 @@ float weight_block(WeightFormat f, const uint8_t* wb, int8_t* q) {
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 
-inline __m128i ld16(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using simd::h2f;
+using simd::hsum;
+using simd::ld128;
+using simd::ld256;
 
 // 32 signed weights of one block.
 template <WeightFormat F>
 inline __m256i load_w(const uint8_t* wb) {
   if constexpr (F == WeightFormat::q8_0) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wb + 2));
+    return ld256(wb + 2);
   } else {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb + 2)), m4 = _mm_set1_epi8(0x0F);
+    const __m128i v = ld128(wb + 2), m4 = _mm_set1_epi8(0x0F);
     const __m256i n = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m4), _mm_and_si128(v, m4));
     return _mm256_sub_epi8(n, _mm256_set1_epi8(8));
   }
@@ -104,9 +101,7 @@ void rows_int8(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float*
     for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* wb = wr + b * BB;
-      uint16_t h;
-      std::memcpy(&h, wb, 2);
-      const float dw = _cvtsh_ss(h);
+      const float dw = h2f(wb);
       const __m256i qw = load_w<F>(wb);
       const __m256i aw = _mm256_sign_epi8(qw, qw);  // |q_w| as unsigned bytes
 #pragma GCC unroll 4
@@ -156,7 +151,7 @@ void rows8_q4_0(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float
       const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));  // lane r: row r
       __m256i y4[4];  // y4[r] = row r's 16 bytes | row r + 4's
       for (int r = 0; r < 4; ++r)
-        y4[r] = _mm256_inserti128_si256(_mm256_castsi128_si256(ld16(p + r * rb + 2)), ld16(p + (r + 4) * rb + 2), 1);
+        y4[r] = _mm256_inserti128_si256(_mm256_castsi128_si256(ld128(p + r * rb + 2)), ld128(p + (r + 4) * rb + 2), 1);
       const __m256i t0 = _mm256_unpacklo_epi32(y4[0], y4[1]), t1 = _mm256_unpackhi_epi32(y4[0], y4[1]);
       const __m256i t2 = _mm256_unpacklo_epi32(y4[2], y4[3]), t3 = _mm256_unpackhi_epi32(y4[2], y4[3]);
       // tg: byte group g (bytes 4g .. 4g + 3) of rows 0..3 in the low half, rows 4..7 in the high half.
