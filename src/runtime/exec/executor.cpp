@@ -136,15 +136,32 @@ struct Executor::Impl {
         vals[o] = std::get<ConstantAttrs>(n.attrs).value;
         continue;
       }
+      // Operands are moved into `ins` and back after the kernel: a Tensor copy allocates its shape and strides,
+      // and a decode step runs every node once (a value used twice in one node is copied the second time).
       ins.clear();
-      for (Value in : n.inputs) ins.push_back(vals[size_t(in.id)]);
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        size_t first = i;
+        for (size_t j = 0; j < i && first == i; ++j)
+          if (n.inputs[j].id == n.inputs[i].id) first = j;
+        ins.push_back(first == i ? std::move(vals[size_t(n.inputs[i].id)]) : ins[first]);
+      }
+      auto give_back = [&] {  // the first occurrence of each operand goes back (moved-from tensors stay "defined")
+        for (size_t i = 0; i < n.inputs.size(); ++i) {
+          bool first = true;
+          for (size_t j = 0; j < i && first; ++j) first = n.inputs[j].id != n.inputs[i].id;
+          if (first) vals[size_t(n.inputs[i].id)] = std::move(ins[i]);
+        }
+      };
       if (storage[o] == Storage::view) {
-        vals[o] = d.view(n.attrs, ins[0]);
+        Tensor view = d.view(n.attrs, ins[0]);
+        give_back();
+        vals[o] = std::move(view);
         continue;
       }
       Tensor out = storage[o] == Storage::fresh ? Tensor::empty(vi.type.shape, vi.type.dtype) : arena_views[o];
       d.kernel(n.attrs, ins, out);
-      vals[o] = out;
+      give_back();
+      vals[o] = std::move(out);
     }
     ins.clear();
     std::map<std::string, Tensor> result;

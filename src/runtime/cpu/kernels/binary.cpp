@@ -190,6 +190,19 @@ void binary_into(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& ou
   const DType odt = binary_dtype(op, a.dtype(), b.dtype());
   check_out(name.c_str(), out, shape, odt);
   if (out.numel() == 0) return;
+  if (odt == DType::f32 && float_fn(op) && a.dtype() == DType::f32 && b.dtype() == DType::f32 && a.shape() == shape &&
+      b.shape() == shape && a.is_contiguous() && b.is_contiguous() && out.is_contiguous()) {
+    // Same-shape contiguous f32 operands (residual adds, gated units): one flat loop, no strided walk to set
+    // up (a decode step runs many small binaries, where the walk's setup dominated).
+    const float* pa = a.data<float>();
+    const float* pb = b.data<float>();
+    float* py = out.data<float>();
+    const FFn fn = float_fn(op);
+    parallel_for(out.numel(), op == BinaryOp::pow ? kGrain / 4 : kGrain, [&](int64_t lo, int64_t hi) {
+      fn(pa + lo, false, pb + lo, false, py + lo, hi - lo);
+    });
+    return;
+  }
   Walk w = make_walk(shape, {broadcast_strides(a, shape), broadcast_strides(b, shape), out.strides()});
   const bool both_float = is_float(a.dtype()) && is_float(b.dtype());
   const bool both_int = is_int(a.dtype()) && is_int(b.dtype());
