@@ -150,9 +150,11 @@ class Model {
   //   causality and the window, since slots of a rolling cache are not in position order);
   //   "<prefix>.past_key" / ".past_value" [b, hkv, past, hd] per layer when past > 0.
   // Outputs "logits" [b, n, vocab] and "<prefix>.key_new" / ".value_new" [b, hkv, n, hd] per layer.
-  virtual Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const;
-  // The compiled executor for build_decode_graph(batch, n, past), cached like forward()'s.
-  Executor& decode_executor(int64_t batch, int64_t n, int64_t past);
+  // last_logits: "hidden" and "logits" only for the last of the n columns ([b, 1, d], [b, 1, vocab]): a
+  // prompt's prefill needs no other row, and the LM head is a fifth of a small model's prompt FLOPs.
+  virtual Graph build_decode_graph(int64_t batch, int64_t n, int64_t past, bool last_logits = false) const;
+  // The compiled executor for build_decode_graph(batch, n, past, last_logits), cached like forward()'s.
+  Executor& decode_executor(int64_t batch, int64_t n, int64_t past, bool last_logits = false);
   // Encoder-decoder families (T5): the encoder alone (inputs "ids", "mask" [b, s]; output "encoder_hidden"
   // [b, s, d]) and a decoder step for n new decoder tokens after `past` cached ones (inputs "decoder_ids"
   // [b, n], "encoder_hidden", "mask", and per kv_spec() prefix "<prefix>.past_key/.past_value"

@@ -54,9 +54,10 @@ LlamaParams llama_params(const io::HfConfig& c, const std::string& family);
 using MlpBuilder = std::function<Value(Graph&, Value, const std::string&)>;
 // past < 0: the full forward (plain attention). past >= 0: a KV-cache step for b's tokens at positions
 // [past, past + seq) (nn::cached_attention per layer, prefix "model.layers.<i>.self_attn"). decode (with
-// past >= 0): Model::build_decode_graph's form, RoPE tables and the attention mask as inputs.
+// past >= 0): Model::build_decode_graph's form, RoPE tables and the attention mask as inputs. last_logits:
+// the final norm and the LM head only for the last position (outputs [b, 1, d] / [b, 1, vocab]).
 Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, int64_t past = -1,
-                  bool decode = false);
+                  bool decode = false, bool last_logits = false);
 Model::KvSpec llama_kv_spec(const LlamaParams& p);
 void check_llama_batch(const LlamaParams& p, const Batch& b);
 

@@ -353,9 +353,9 @@ void run_cached(Model& m, const std::vector<std::vector<int64_t>>& prompts, cons
   std::vector<int64_t> ids(size_t(B * L), 0);
   for (int64_t r = 0; r < B; ++r)
     std::copy(prompts[size_t(r)].begin(), prompts[size_t(r)].end(), ids.begin() + r * L + pad[size_t(r)]);
-  auto out = m.decode_executor(B, L, 0).run(step_inputs(ids, 0, L, 0));
+  auto out = m.decode_executor(B, L, 0, /*last_logits=*/true).run(step_inputs(ids, 0, L, 0));
   store(out, 0, L);
-  std::vector<int64_t> next = pick(out.at("logits"), L - 1);
+  std::vector<int64_t> next = pick(out.at("logits"), 0);  // [b, 1, vocab]: the last column only
   st.prefill_s = std::chrono::duration<double>(clock::now() - t0).count();
   if (!cache.ring && L >= cache.slots) {
     end_context(rows, cb);

@@ -62,14 +62,14 @@ class Gpt2 final : public Model {
     k.max_positions = positions_;  // the learned table ends there
     return k;
   }
-  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const override {
-    return graph(batch, n, std::max<int64_t>(past, 0));
+  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past, bool last_logits) const override {
+    return graph(batch, n, std::max<int64_t>(past, 0), last_logits);
   }
 
  private:
   // past < 0: the full forward (causal sdpa). past >= 0: Model::build_decode_graph's step for s new tokens
   // after `past` cached ones (positions, mask and the cached keys/values are inputs).
-  Graph graph(int64_t b, int64_t s, int64_t past) const {
+  Graph graph(int64_t b, int64_t s, int64_t past, bool last_logits = false) const {
     Graph g("gpt2");
     const bool decode = past >= 0;
     const int64_t hd = d_ / heads_;
@@ -108,7 +108,8 @@ class Gpt2 final : public Model {
       Value f = g.unary(nn::unary_of(mlp.act), conv1d(g, h, l + ".mlp.c_fc", d_, d_ff_));  // [b, s, f]
       x = g.add(x, conv1d(g, f, l + ".mlp.c_proj", d_ff_, d_));                            // [b, s, d]
     }
-    Value hidden = nn::norm(g, x, "transformer.ln_f", ln);  // [b, s, d]
+    if (last_logits && s > 1) x = g.slice(x, 1, s - 1, s);  // [b, 1, d]
+    Value hidden = nn::norm(g, x, "transformer.ln_f", ln);  // [b, s | 1, d]
     g.output(hidden, "hidden");
     g.output(nn::linear_with(g, hidden, wte), "logits");  // [b, s, vocab]
     return g;

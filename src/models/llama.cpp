@@ -95,7 +95,8 @@ void check_llama_batch(const LlamaParams& p, const Batch& b) {
     TL_THROW(ValueError, "[", p.family, "] takes only ids (no mask, type_ids, decoder_ids or pixels)");
 }
 
-Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, int64_t past, bool decode) {
+Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, int64_t past, bool decode,
+                  bool last_logits) {
   Graph g(p.family);
   const int64_t batch = b.ids.size(0), seq = b.ids.size(1), d = p.d_model;
   Value ids = g.input("ids", DType::i64, {batch, seq});              // [b, s]
@@ -136,7 +137,8 @@ Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, i
     h = nn::norm(g, x, l + ".post_attention_layernorm", rms);                             // [b, s, d]
     x = g.add(x, mlp(g, h, l));                                                           // [b, s, d]
   }
-  Value hidden = nn::norm(g, x, "model.norm", rms);                       // [b, s, d]
+  if (last_logits && seq > 1) x = g.slice(x, 1, seq - 1, seq);           // [b, 1, d]
+  Value hidden = nn::norm(g, x, "model.norm", rms);                       // [b, s | 1, d]
   Value head = p.tied ? embed : g.param("lm_head.weight", {p.vocab, d});  // [vocab, d]
   Value logits = nn::linear_with(g, hidden, head);                        // [b, s, vocab]
   g.output(hidden, "hidden");
@@ -174,12 +176,12 @@ class Llama final : public Model {
         p_, b, [this](Graph& g, Value x, const std::string& l) { return nn::ffn(g, x, l + ".mlp", ffn_); },
         past);
   }
-  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const override {
+  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past, bool last_logits) const override {
     Batch b;
     b.ids = Tensor::zeros({batch, n}, DType::i64);  // only its shape is read
     return llama_graph(
         p_, b, [this](Graph& g, Value x, const std::string& l) { return nn::ffn(g, x, l + ".mlp", ffn_); },
-        past, /*decode=*/true);
+        past, /*decode=*/true, last_logits);
   }
 
  protected:

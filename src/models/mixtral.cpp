@@ -41,7 +41,7 @@ class Mixtral final : public Model {
         },
         past);
   }
-  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past) const override {
+  Graph build_decode_graph(int64_t batch, int64_t n, int64_t past, bool last_logits) const override {
     Batch b;
     b.ids = Tensor::zeros({batch, n}, DType::i64);  // only its shape is read
     return llama_graph(
@@ -49,7 +49,7 @@ class Mixtral final : public Model {
         [this](Graph& g, Value x, const std::string& l) {
           return nn::moe_block(g, x, l + ".block_sparse_moe", moe_).y;  // [b, s, d]
         },
-        past, /*decode=*/true);
+        past, /*decode=*/true, last_logits);
   }
 
  protected:

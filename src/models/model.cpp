@@ -335,12 +335,13 @@ Executor& Model::executor_for(const std::string& key, const std::function<Graph(
   return *executors_.emplace(key, std::move(ex)).first->second;
 }
 
-Graph Model::build_decode_graph(int64_t, int64_t, int64_t) const {
+Graph Model::build_decode_graph(int64_t, int64_t, int64_t, bool) const {
   TL_THROW(ValueError, "[", family(), "] has no KV-cache decoding");
 }
-Executor& Model::decode_executor(int64_t batch, int64_t n, int64_t past) {
-  return executor_for("decode:" + std::to_string(batch) + ":" + std::to_string(n) + ":" + std::to_string(past),
-                      [&] { return build_decode_graph(batch, n, past); });
+Executor& Model::decode_executor(int64_t batch, int64_t n, int64_t past, bool last_logits) {
+  return executor_for("decode:" + std::to_string(batch) + ":" + std::to_string(n) + ":" + std::to_string(past) +
+                          (last_logits ? ":last" : ""),
+                      [&] { return build_decode_graph(batch, n, past, last_logits); });
 }
 Graph Model::build_encoder_graph(int64_t, int64_t) const {
   TL_THROW(ValueError, "[", family(), "] is not an encoder-decoder model");

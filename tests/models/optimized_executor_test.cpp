@@ -38,6 +38,25 @@ TEST_P(OptimizedExecutor, ForwardEqualsUnoptimisedGraph) {
   }
 }
 
+// Decode-graph inputs for the first 4 fixture ids at positions 0..3: causal bias, RoPE tables or positions.
+std::map<std::string, Tensor> four_token_inputs(Model& m, const std::string& fam) {
+  std::map<std::string, Tensor> in;
+  in["ids"] = fixture(fam, "ids").slice(0, 0, 1).slice(1, 0, 4).to(DType::i64).contiguous();  // [1, 4]
+  Tensor bias = Tensor::full({1, 1, 4, 4}, -std::numeric_limits<double>::infinity());      // [1, 1, 4, 4]
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j <= i; ++j) bias.data<float>()[i * 4 + j] = 0.0f;
+  in["attn_bias"] = bias;
+  const Model::KvSpec spec = m.kv_spec();
+  if (spec.rope) {
+    const nn::RopeTables t = nn::rope_tables(*spec.rope, 4, 0, 4);  // [4, rot/2]
+    in["rope_cos"] = t.cos.reshape({1, 1, 4, t.cos.size(1)});
+    in["rope_sin"] = t.sin.reshape({1, 1, 4, t.sin.size(1)});
+  } else {
+    in["positions"] = Tensor::from_vector<int64_t>({1, 4}, {0, 1, 2, 3});
+  }
+  return in;
+}
+
 // The decode graph as generation compiles it: the optimiser removes the per-layer duplicates (fewer nodes),
 // and one step run through Model::decode_executor equals the unoptimised graph's step.
 TEST_P(OptimizedExecutor, DecodeGraphShrinksAndAgrees) {
@@ -52,27 +71,33 @@ TEST_P(OptimizedExecutor, DecodeGraphShrinksAndAgrees) {
   const Graph raw = m->build_decode_graph(1, 4, 0);
   Executor ex(raw);
   for (Value v : raw.params()) ex.bind_param(raw.info(v).name, m->weights().at(raw.info(v).name));
-  // Inputs: the first 4 fixture ids at positions 0..3, causal bias; RoPE tables where the family uses them.
-  std::map<std::string, Tensor> in;
-  in["ids"] = fixture(fam, "ids").slice(0, 0, 1).slice(1, 0, 4).to(DType::i64).contiguous();  // [1, 4]
-  Tensor bias = Tensor::full({1, 1, 4, 4}, -std::numeric_limits<double>::infinity());      // [1, 1, 4, 4]
-  for (int64_t i = 0; i < 4; ++i)
-    for (int64_t j = 0; j <= i; ++j) bias.data<float>()[i * 4 + j] = 0.0f;
-  in["attn_bias"] = bias;
-  const Model::KvSpec spec = m->kv_spec();
-  if (spec.rope) {
-    const nn::RopeTables t = nn::rope_tables(*spec.rope, 4, 0, 4);  // [4, rot/2]
-    in["rope_cos"] = t.cos.reshape({1, 1, 4, t.cos.size(1)});
-    in["rope_sin"] = t.sin.reshape({1, 1, 4, t.sin.size(1)});
-  } else {
-    in["positions"] = Tensor::from_vector<int64_t>({1, 4}, {0, 1, 2, 3});
-  }
+  const std::map<std::string, Tensor> in = four_token_inputs(*m, fam);
   const auto ref = ex.run(in);
   const auto got = m->decode_executor(1, 4, 0).run(in);
   const double d = max_abs_diff(got.at("logits"), ref.at("logits"));
   std::printf("[%s] decode graph %zu -> %zu nodes; optimised vs unoptimised logits: max abs diff %.3g\n",
               fam.c_str(), before, g.nodes().size(), d);
   EXPECT_LE(d, 1e-5);  // as above
+}
+
+// A prompt's prefill (generate) asks for the last column's logits only: the final norm and the LM head run on
+// one row, and everything else (the cache's new keys/values) is unchanged.
+TEST_P(OptimizedExecutor, LastLogitsPrefillEqualsTheLastRow) {
+  const std::string fam = GetParam();
+  auto m = load_model(fixture_dir(fam));
+  if (!m->has_kv_cache()) GTEST_SKIP() << fam << " has no KV-cache decoding";
+  const std::map<std::string, Tensor> in = four_token_inputs(*m, fam);
+  const auto all = m->decode_executor(1, 4, 0).run(in);
+  const auto last = m->decode_executor(1, 4, 0, /*last_logits=*/true).run(in);
+  ASSERT_EQ(last.at("logits").shape(), (Shape{1, 1, all.at("logits").size(2)}));
+  ASSERT_EQ(last.at("hidden").shape(), (Shape{1, 1, all.at("hidden").size(2)}));
+  // Row-wise ops on the same row: identical up to the GEMM's blocking of one row vs four (1e-5, as above).
+  EXPECT_LE(max_abs_diff(last.at("logits"), all.at("logits").slice(1, 3, 4)), 1e-5);
+  EXPECT_LE(max_abs_diff(last.at("hidden"), all.at("hidden").slice(1, 3, 4)), 1e-5);
+  for (const auto& [name, t] : all)
+    if (name != "logits" && name != "hidden") {
+      EXPECT_EQ(max_abs_diff(last.at(name), t), 0.0) << name;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, OptimizedExecutor, ::testing::Values("llama", "mistral", "mixtral", "gpt2"),

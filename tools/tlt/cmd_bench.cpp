@@ -1,7 +1,10 @@
 // tlt bench prompt|decode|embed|graph ...: the model-level timings of issue 6, measured through the public
 // Model API (what a user of the library gets), with peak resident memory beside the bytes the model must hold.
 //
-//   prompt MODEL [--tokens 512]                one forward over N tokens (no KV cache): tok/s = N / time
+//   prompt MODEL [--tokens 512]                a prompt of N tokens processed as generation does it (one
+//                                              prefill step that fills the KV cache and returns the last
+//                                              position's logits, as llama.cpp's prompt processing); --all-logits:
+//                                              Model::forward instead (no cache, logits for every position)
 //   decode MODEL [--context 0] [--tokens 64]   greedy decoding with the KV cache (tl::models::generate) after a
 //                                              prompt of `context` tokens (0: a one-token prompt); tok/s counts
 //                                              only the T one-token steps after the prompt step (its stats)
@@ -39,6 +42,8 @@ namespace {
 const std::vector<FlagSpec> kFlags = with_weight_flags({
     {{"--tokens", "-n"}, true, "prompt: tokens in the forward (512); decode: new tokens (64); graph: tokens (1)"},
     {{"--context"}, true, "decode: prompt tokens already in the KV cache before timing (default 0)"},
+    {{"--all-logits"}, false, "prompt: time Model::forward (logits for every position, no KV cache) instead of "
+                              "generation's prefill (KV cache filled, last position's logits)"},
     {{"--batch"}, true, "embed: sequences per batch (default 32)"},
     {{"--seq"}, true, "embed: tokens per sequence (default 128)"},
     {{"--preset"}, true, "graph: a LLaMA-family preset name (see tlt inspect)"},
@@ -153,13 +158,31 @@ void bench_prompt(const Args& a, Report& r, int reps) {
   auto m = load_lm(a, "prompt");
   const int n = positive(a, "tokens", 512);
   const std::vector<int64_t> ids = pseudo_ids(n, m->config().get_positive_int("vocab_size"));
-  tl::models::Batch b;
-  b.ids = tl::Tensor::from_vector<int64_t>({1, n}, ids);  // [1, n]
-  const Timing t = time_runs(reps, [&] { m->forward(b); });
+  const bool prefill = !a.has("all-logits") && m->can_generate() && m->has_kv_cache();
+  int64_t kv_bytes = 0;
+  Timing t;
+  if (prefill) {  // generate() with one new token: the prefill step plus choosing that token
+    tl::models::GenerationConfig c;
+    c.max_new_tokens = 1;
+    c.greedy = true;
+    int64_t capacity = 0;
+    t = time_runs(reps, [&] {
+      tl::models::GenerationStats st;
+      tl::models::generate(*m, {ids}, c, nullptr, {}, &st);
+      capacity = st.capacity;
+    });
+    const tl::models::Model::KvSpec kv = m->kv_spec();
+    kv_bytes = int64_t(kv.prefixes.size()) * 2 * kv.kv_heads * kv.head_dim * capacity * 4;
+  } else {
+    tl::models::Batch b;
+    b.ids = tl::Tensor::from_vector<int64_t>({1, n}, ids);  // [1, n]
+    t = time_runs(reps, [&] { m->forward(b); });
+  }
+  r.str("logits", prefill ? "last" : "all");
   r.integer("tokens", n);
   add_timing(r, t);
   r.num("tok_s", n / t.best);
-  add_memory(r, weight_bytes(*m), 0);
+  add_memory(r, weight_bytes(*m), kv_bytes);
 }
 
 void bench_decode(const Args& a, Report& r, int reps) {
@@ -318,7 +341,7 @@ int cmd_bench(int argc, char** argv) {
   const std::vector<std::string>& pos = args.positional();
   if (args.has("help") || pos.empty()) {
     std::printf(
-        "usage: tlt bench prompt MODEL [--tokens 512]\n"
+        "usage: tlt bench prompt MODEL [--tokens 512] [--all-logits]\n"
         "       tlt bench decode MODEL [--context 0|512] [--tokens 64]\n"
         "       tlt bench embed  MODEL [--batch 32] [--seq 128]\n"
         "       tlt bench graph  --preset llama-2-7b [--tokens 1]\n"
