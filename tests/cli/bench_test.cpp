@@ -41,10 +41,20 @@ TEST(CliBench, PromptJson) {
                         "rss_over_bar"})
     expect_positive(j, k);
   EXPECT_LE(j.as_object().at("best_s").as_double(), j.as_object().at("median_s").as_double());
-  EXPECT_EQ(j.as_object().at("kv_bytes").as_int(), 0);
+  // Generation's prefill: the cache holds the 8 prompt positions and the one new token (2 layers x K and V x 2 KV
+  // heads x 12 x 9 positions, f32); only the last position's logits.
+  EXPECT_EQ(j.as_object().at("logits").as_string(), "last");
+  EXPECT_EQ(j.as_object().at("kv_bytes").as_int(), 2 * 2 * 2 * 12 * 9 * 4);
   // The fixture: vocab 199, d 48, 2 layers, 4 heads x 12, 2 KV heads, FFN 88, untied head; f32.
   const int64_t params = 199 * 48 * 2 + 48 + 2 * (2 * 48 + 48 * 48 * 2 + 48 * 24 * 2 + 3 * 48 * 88);
   EXPECT_EQ(j.as_object().at("weight_bytes").as_int(), params * 4);
+  // --all-logits: Model::forward, no cache.
+  auto f = run_tlt("bench prompt " + kModels + "/llama --tokens 8 --reps 1 --threads 1 --json --all-logits");
+  ASSERT_EQ(f.code, 0) << f.out;
+  const auto jf = json_of(f.out);
+  EXPECT_EQ(jf.as_object().at("logits").as_string(), "all");
+  EXPECT_EQ(jf.as_object().at("kv_bytes").as_int(), 0);
+  expect_positive(jf, "tok_s");
 }
 
 TEST(CliBench, DecodeJsonAndKvBytes) {
