@@ -134,17 +134,18 @@ void rows8_q4_0(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float
                 const uint8_t* w, int64_t rb, float* y, int64_t ldy, bool accumulate) {
   const int64_t nb = k / 32;
   const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
-  const int64_t group = 8 * rb;  // bytes of eight rows
+  const int64_t group = 8 * rb, step = (group + nb - 1) / nb;  // bytes of eight rows; prefetched per block
   for (int64_t j = j0; j + 8 <= j1; j += 8) {
     const uint8_t* w0 = w + j * rb;
-    // Eight interleaved streams defeat the hardware prefetcher: fetch the group two ahead, spread over the blocks.
-    const uint8_t* ahead = j + 24 <= j1 ? w0 + 2 * group : nullptr;
+    // Eight interleaved streams defeat the hardware prefetcher (from DRAM, one core: 113 us for 1x2048x768
+    // without, 66-78 with): fetch the group two ahead, `step` bytes per block (a cursor, no division per block).
+    const uint8_t* pf = w0 + 2 * group;
+    const uint8_t* pf_end = j + 24 <= j1 ? pf + group : pf;
     __m256 acc[M];
     for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-      if (ahead)
-        for (int64_t off = (b * group / nb) & ~int64_t(63); off < (b + 1) * group / nb; off += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(ahead + off), _MM_HINT_T0);
+      for (const uint8_t* e = std::min(pf + step, pf_end); pf < e; pf += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(pf), _MM_HINT_T0);
       const uint8_t* p = w0 + b * 18;
       uint16_t h[8];
       for (int r = 0; r < 8; ++r) std::memcpy(&h[r], p + r * rb, 2);
