@@ -18,6 +18,7 @@ BUILD=${BUILD:-$ROOT/build/bench}
 THREADS=${THREADS:-2}
 # OMP_WAIT_POLICY stays each engine's default unless the caller sets it: forcing "passive" on every engine
 # (sessions 3-5) made OpenMP thread pools sleep at every barrier and slowed llama.cpp's decode several-fold.
+# Ours runs with OMP_WAIT_POLICY=active (bench_models_peers.py), as the peers' pools spin by default.
 export OMP_NUM_THREADS=$THREADS
 ARGS=()
 for a in "$@"; do

@@ -307,12 +307,12 @@ class Runner:
         with open(self.a.results, "w") as f:
             json.dump(self.results, f, indent=1, sort_keys=True)
 
-    def run(self, key, cmd, timeout=None, parse="RESULT"):
+    def run(self, key, cmd, timeout=None, parse="RESULT", env_extra=None):
         if key in self.results:
             print(f"[bench] {key}: kept from {self.a.results}", file=sys.stderr)
             return self.results[key]
         t0 = time.time()
-        env = dict(os.environ, OMP_NUM_THREADS=str(self.a.threads))
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.a.threads), **(env_extra or {}))
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or self.a.timeout, env=env)
             out = p.stdout
@@ -450,9 +450,14 @@ def driver(argv):
     def tlt_json(out):
         return json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
 
+    # Ours at its best on a dedicated machine: OpenMP workers spin between the parallel regions of a step
+    # (tlt's own default is passive, which protects shared machines and costs one-token decode ~1.5x); llama.cpp's
+    # thread pool and PyTorch's OpenMP spin by default. A policy set by the caller is kept.
+    ours_env = {} if "OMP_WAIT_POLICY" in os.environ else {"OMP_WAIT_POLICY": "active"}
+
     def ours(key, args, threads=a.threads):
         return R.run(key, [tlt, "bench"] + args + ["--json", "--reps", str(a.reps), "--threads", str(threads)],
-                     parse=tlt_json)
+                     parse=tlt_json, env_extra=ours_env)
 
     def add_row(workload, o, peer_name, p, metric, frac):
         ov = o.get(metric) if o and "error" not in o else None
