@@ -17,8 +17,6 @@ namespace tl::logic {
 
 namespace {
 
-constexpr int64_t kMaxRelationElements = int64_t(1) << 32;
-
 Shape rel_shape(int arity, int n) {
   return Shape(size_t(arity), n);
 }

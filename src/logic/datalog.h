@@ -25,6 +25,10 @@ void check_facts_declared(const ProgramAst& p, const std::string& relation, cons
 // dependency graph). Throws ValueError printing the cycle when negation goes through recursion.
 std::vector<std::vector<std::string>> stratify(const ProgramAst& p, const std::map<std::string, int>& arity);
 
+// Largest dense bool tensor (relation or aggregate join) evaluation builds: bigger ones are refused by name
+// before anything is allocated.
+constexpr int64_t kMaxRelationElements = int64_t(1) << 32;
+
 // An aggregate's value for each binding of its outer variables (those the rule binds outside the braces).
 struct AggregateTable {
   std::vector<std::string> outer_vars;

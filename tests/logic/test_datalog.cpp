@@ -235,6 +235,13 @@ TEST(Datalog, AggregateErrors) {
       {"p.tl:2:29:", "negation inside an aggregate"});
   Program p = Program::parse("P(a, b).\nQ(x, s) :- P(x, y), s = sum y : { P(x, y) }.\n");
   expect_error<tl::ValueError>([&] { p.evaluate(); }, {"needs numeric symbols", "'b'"});
+  // A join of 30^8 bools (656 GB) is refused before the einsum allocates it.
+  std::string big;
+  for (int i = 0; i < 30; ++i) big += "E(s" + std::to_string(i) + ", s" + std::to_string((i + 1) % 30) + ").\n";
+  big += "N(x, n) :- E(x, y), n = count : { E(x, a), E(a, b), E(b, c), E(c, d), E(d, e), E(e, f), E(f, g) }.\n";
+  Program q = Program::parse(big, "big.tl");
+  expect_error<tl::ValueError>([&] { q.evaluate(); },
+                               {"big.tl:31:21:", "aggregate over 8 variables and 30 symbols", "limit 4294967296"});
 }
 
 TEST(Datalog, PropositionsAndEmptyDomain) {
