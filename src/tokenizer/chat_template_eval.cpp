@@ -391,7 +391,9 @@ class Renderer {
         pos_ = e.pos;
         if (a.func() || b.func()) throw ValueError("cannot convert a function to a string");
         auto part = [](const Value& v) { return v.is_str() ? v.str() : to_str(v); };
-        budget_.bytes(shallow_size(a) + shallow_size(b));
+        // Charged before converting: a list or namespace holding the previous result prints twice its size, so
+        // a loop of `s.v = s.v ~ s` doubles the work per pass (seen by the fuzzer: 10 s for one template).
+        budget_.bytes(size_t(print_weight(a) + print_weight(b)));
         std::string r = a.is_str() ? std::string(a.str()) : to_str(a);
         if (b.is_str()) r += b.str();
         else r += part(b);

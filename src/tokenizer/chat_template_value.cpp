@@ -39,6 +39,16 @@ int64_t value_weight(const Value& v) {
   return 1;
 }
 
+int64_t print_weight(const Value& v) {
+  if (const auto* ns = v.ns()) {
+    int64_t w = 1;
+    for (const auto& [name, value] : ns->attrs)
+      w = std::min<int64_t>(w + int64_t(name.size()) + value_weight(value), int64_t(1) << 50);
+    return w;
+  }
+  return value_weight(v);
+}
+
 int64_t shallow_size(const Value& v) {
   if (v.is_str()) return int64_t(v.str().size());
   if (auto* l = v.list()) return int64_t(l->items.size());
@@ -164,26 +174,55 @@ static bool py_printable(char32_t c) {
 std::string repr_str(std::string_view s) {
   bool has_single = s.find('\'') != std::string_view::npos, has_double = s.find('"') != std::string_view::npos;
   char q = has_single && !has_double ? '"' : '\'';
-  std::string out(1, q);
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += q;
   char buf[16];
-  for (char32_t c : to_u32(s)) {
-    if (c == char32_t(q) || c == '\\') {
-      out += '\\';
-      out += char(c);
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !py_printable(c))) {
-      if (c < 0x100) std::snprintf(buf, sizeof buf, "\\x%02x", unsigned(c));
-      else if (c < 0x10000) std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(c));
-      else std::snprintf(buf, sizeof buf, "\\U%08x", unsigned(c));
-      out += buf;
-    } else {
-      append_utf8(out, c);
+  static const char kHex[] = "0123456789abcdef";
+  // Python's repr: printable characters as they are, the quote and the backslash escaped, \t \n \r, other
+  // controls and unprintable code points as \xNN / \uNNNN / \UNNNNNNNN. Runs of plain ASCII are copied in
+  // one go and only non-ASCII runs are decoded (a template can make a string of megabytes reach here).
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size()) {
+      const auto c = static_cast<unsigned char>(s[j]);
+      if (c < 0x20 || c >= 0x7f || c == static_cast<unsigned char>(q) || c == '\\') break;
+      ++j;
     }
+    out.append(s.data() + i, j - i);
+    if (j == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[j]);
+    if (c < 0x80) {
+      if (c == static_cast<unsigned char>(q) || c == '\\') {
+        out += '\\';
+        out += char(c);
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else {  // other controls and DEL
+        const char e[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+        out.append(e, 4);
+      }
+      i = j + 1;
+      continue;
+    }
+    size_t k = j;  // the run of non-ASCII bytes (a UTF-8 sequence never contains an ASCII byte)
+    while (k < s.size() && static_cast<unsigned char>(s[k]) >= 0x80) ++k;
+    for (char32_t u : to_u32(s.substr(j, k - j))) {
+      if (!py_printable(u)) {
+        if (u < 0x100) std::snprintf(buf, sizeof buf, "\\x%02x", unsigned(u));
+        else if (u < 0x10000) std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(u));
+        else std::snprintf(buf, sizeof buf, "\\U%08x", unsigned(u));
+        out += buf;
+      } else {
+        append_utf8(out, u);
+      }
+    }
+    i = k;
   }
   out += q;
   return out;

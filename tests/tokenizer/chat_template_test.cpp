@@ -163,7 +163,7 @@ TEST(ChatTemplate, NestingIsLimited) {
 }
 
 TEST(ChatTemplate, RunawayRendersAreStopped) {
-  EXPECT_NE(render_error("{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}")
+  EXPECT_NE(render_error("{% set r = range(1000) %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}")
                 .find("loop iterations"),
             std::string::npos);
   EXPECT_NE(render_error("{% for i in range(200000) %}{% endfor %}").find("range() longer than"), std::string::npos);
