@@ -176,7 +176,9 @@ std::vector<std::unique_ptr<Stmt>> parse_template(const Source& src, const std::
 // ---------------------------------------------------------------- builtins (chat_template_builtins.cpp)
 // Per-render limits, so hostile templates end with a ValueError instead of running away.
 struct Budget {
-  static constexpr int64_t kMaxSteps = 2'000'000, kMaxIterations = 100'000;
+  // Steps: a real template spends tens per message; 200,000 cover thousands of messages and keep the worst
+  // template well under the fuzzers' 1 s with ASan (2,000,000 let a loop around a whole template take 1.2 s).
+  static constexpr int64_t kMaxSteps = 200'000, kMaxIterations = 100'000;
   // Work is string bytes built (concatenation, filters, printing values): 2 MiB is ~20 ms in a release build and
   // keeps the worst template under the fuzzers' 1 s with ASan and coverage (16 MiB took 4 s there); a real
   // template renders a conversation in kilobytes of work. Output: 4 MiB, beyond any context window's text.
