@@ -97,7 +97,7 @@ AggregateTable compute_aggregate(const Rule& r, const Aggregate& g, const Databa
         }
       }
       if (ok) self(self, depth + 1);
-      for (size_t k : newly[depth]) bind[k] = -1;
+      for (size_t k : mine) bind[k] = -1;
     }
   };
   join(join, 0);

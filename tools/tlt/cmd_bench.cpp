@@ -135,6 +135,12 @@ void add_memory(Report& r, int64_t weights, int64_t kv) {
   r.num("rss_over_bar", double(rss) / bar);
 }
 
+// Bytes of an f32 KV cache with `positions` slots per layer (keys and values).
+int64_t kv_cache_bytes(const tl::models::Model& m, int64_t positions) {
+  const tl::models::Model::KvSpec kv = m.kv_spec();
+  return int64_t(kv.prefixes.size()) * 2 * kv.kv_heads * kv.head_dim * positions * 4;
+}
+
 void add_timing(Report& r, const Timing& t) {
   r.num("first_s", t.first);
   r.num("best_s", t.best);
@@ -171,8 +177,7 @@ void bench_prompt(const Args& a, Report& r, int reps) {
       tl::models::generate(*m, {ids}, c, nullptr, {}, &st);
       capacity = st.capacity;
     });
-    const tl::models::Model::KvSpec kv = m->kv_spec();
-    kv_bytes = int64_t(kv.prefixes.size()) * 2 * kv.kv_heads * kv.head_dim * capacity * 4;
+    kv_bytes = kv_cache_bytes(*m, capacity);
   } else {
     tl::models::Batch b;
     b.ids = tl::Tensor::from_vector<int64_t>({1, n}, ids);  // [1, n]
@@ -214,8 +219,7 @@ void bench_decode(const Args& a, Report& r, int reps) {
   std::sort(dec.begin(), dec.end());
   std::sort(pre.begin(), pre.end());
   const Timing t{first.decode_s, dec.front(), dec[dec.size() / 2]};
-  const tl::models::Model::KvSpec kv = m->kv_spec();
-  const int64_t kv_bytes = int64_t(kv.prefixes.size()) * 2 * kv.kv_heads * kv.head_dim * first.capacity * 4;
+  const int64_t kv_bytes = kv_cache_bytes(*m, first.capacity);
   r.integer("context", ctx);
   r.integer("tokens", n);
   add_timing(r, t);
