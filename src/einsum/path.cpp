@@ -129,58 +129,98 @@ bool optimal_path(const std::vector<LabelSet>& ops, const LabelSet& out, const s
 // opt_einsum's greedy: repeatedly contract the pair (sharing a label) whose result removes the most memory
 // (size(result) - size(a) - size(b), smallest first; ties by fewer flops), then outer products smallest first.
 // Under a budget, pairs whose result is too big are skipped; when nothing fits, one loop step takes the rest.
+// Pair costs are cached by entry id: a pair is re-costed only when it is new or holds a label whose "held by
+// one / by two entries" status the last contraction changed, so a step costs O(m^2) compares, not evaluations.
 void greedy_path(const std::vector<LabelSet>& ops, const LabelSet& out, const std::vector<double>& size,
                  const EinsumOptions& opt, PathResult& res) {
-  std::vector<LabelSet> list(ops.begin(), ops.end());
+  const int n = int(ops.size());
+  const int ids = 2 * n - 1;  // leaves 0..n-1, then one id per contraction result
+  std::vector<LabelSet> set(ops.begin(), ops.end());
+  std::vector<double> set_sz;
+  for (const auto& s : set) set_sz.push_back(set_size(s, size));
+  std::vector<int> list(size_t(n), 0);  // entry id at each list position
+  for (int i = 0; i < n; ++i) list[size_t(i)] = i;
+  std::vector<int> cnt(kMaxLabels, 0);  // entries holding each label
+  for (const auto& s : set)
+    for (int l = 0; l < kMaxLabels; ++l) cnt[size_t(l)] += s[size_t(l)];
+  LabelSet c1, c2;  // labels held by exactly one / exactly two entries
+  auto classify = [&]() {
+    for (int l = 0; l < kMaxLabels; ++l) {
+      c1[size_t(l)] = cnt[size_t(l)] == 1;
+      c2[size_t(l)] = cnt[size_t(l)] == 2;
+    }
+  };
+  classify();
+  struct Cost {
+    double key = kInf, flops = kInf;
+    int pass = 2;  // 0: shares a label, 1: outer product, 2: over the budget
+  };
+  std::vector<Cost> cost(size_t(ids) * size_t(ids));
+  auto result_of = [&](int a, int b) {
+    LabelSet all = set[size_t(a)] | set[size_t(b)];
+    return all & ~(all & ~out & (c1 | (c2 & set[size_t(a)] & set[size_t(b)])));
+  };
+  auto evaluate = [&](int a, int b, bool last) {
+    Cost c;
+    LabelSet all = set[size_t(a)] | set[size_t(b)];
+    LabelSet r = result_of(a, b);
+    double rs = set_size(r, size);
+    if (!last && over_budget(rs, opt)) return c;
+    c.pass = (set[size_t(a)] & set[size_t(b)]).any() ? 0 : 1;
+    c.key = c.pass == 0 ? rs - set_sz[size_t(a)] - set_sz[size_t(b)] : rs;
+    c.flops = flop_count(all, (all & ~r).any(), 2, size);
+    return c;
+  };
+  auto at = [&](int a, int b) -> Cost& { return cost[size_t(std::min(a, b)) * size_t(ids) + size_t(std::max(a, b))]; };
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j) at(i, j) = evaluate(i, j, n == 2);
+  int next_id = n;
   while (list.size() > 1) {
     const int m = int(list.size());
-    // Labels held by exactly one / exactly two list entries.
-    std::vector<int> cnt(kMaxLabels, 0);
-    for (const auto& s : list)
-      for (int l = 0; l < kMaxLabels; ++l) cnt[l] += s[l];
-    LabelSet c1, c2;
-    for (int l = 0; l < kMaxLabels; ++l) {
-      c1[l] = cnt[l] == 1;
-      c2[l] = cnt[l] == 2;
-    }
-    const bool last = m == 2;
     int bi = -1, bj = -1;
-    double best_key = kInf, best_flops = kInf;
-    LabelSet best_res;
-    for (int pass = 0; pass < 2 && bi < 0; ++pass) {  // pass 0: pairs sharing labels; pass 1: outer products
+    for (int pass = 0; pass < 2 && bi < 0; ++pass) {
+      double best_key = kInf, best_flops = kInf;
       for (int i = 0; i < m; ++i)
         for (int j = i + 1; j < m; ++j) {
-          bool shares = (list[i] & list[j]).any();
-          if ((pass == 0) != shares) continue;
-          LabelSet all = list[i] | list[j];
-          LabelSet removed = all & ~out & (c1 | (c2 & list[i] & list[j]));
-          LabelSet r = all & ~removed;
-          double rs = set_size(r, size);
-          if (!last && over_budget(rs, opt)) continue;
-          double key = pass == 0 ? rs - set_size(list[i], size) - set_size(list[j], size) : rs;
-          double fl = flop_count(all, removed.any(), 2, size);
-          if (key < best_key || (key == best_key && fl < best_flops)) {
-            best_key = key;
-            best_flops = fl;
+          const Cost& c = at(list[size_t(i)], list[size_t(j)]);
+          if (c.pass != pass || c.key > best_key) continue;
+          if (c.key < best_key || c.flops < best_flops) {
+            best_key = c.key;
+            best_flops = c.flops;
             bi = i;
             bj = j;
-            best_res = r;
           }
         }
     }
     if (bi < 0) {  // nothing fits the budget: one loop over everything left, no intermediate
-      std::vector<int> all(m);
-      for (int i = 0; i < m; ++i) all[i] = i;
+      std::vector<int> all(size_t(m), 0);
+      for (int i = 0; i < m; ++i) all[size_t(i)] = i;
       res.path.push_back(all);
       res.results.push_back(out);
       res.strategy += " (memory fallback)";
       return;
     }
+    const int a = list[size_t(bi)], b = list[size_t(bj)];
+    const LabelSet r = result_of(a, b);
     res.path.push_back({bi, bj});
-    res.results.push_back(best_res);
+    res.results.push_back(r);
     list.erase(list.begin() + bj);
     list.erase(list.begin() + bi);
-    list.push_back(best_res);
+    const int id = next_id++;
+    set.push_back(r);
+    set_sz.push_back(set_size(r, size));
+    list.push_back(id);
+    for (int l = 0; l < kMaxLabels; ++l)
+      cnt[size_t(l)] += int(r[size_t(l)]) - int(set[size_t(a)][size_t(l)]) - int(set[size_t(b)][size_t(l)]);
+    const LabelSet old1 = c1, old2 = c2;
+    classify();
+    const LabelSet changed = (old1 ^ c1) | (old2 ^ c2);
+    const bool last = list.size() == 2;
+    for (size_t i = 0; i < list.size(); ++i)
+      for (size_t j = i + 1; j < list.size(); ++j) {
+        const int x = list[i], y = list[j];
+        if (y == id || last || ((set[size_t(x)] | set[size_t(y)]) & changed).any()) at(x, y) = evaluate(x, y, last);
+      }
   }
 }
 

@@ -80,6 +80,8 @@ Bound bind(const std::string& spec, const std::vector<Shape>& shapes) {
   Syntax syn = parse(spec);
   const int nops = int(syn.inputs.size());
   if (shapes.empty()) TL_THROW(ShapeError, "[einsum] needs at least one operand (spec \"", spec, "\")");
+  if (nops > kMaxOperands)  // the greedy order search holds a cost per pair: quadratic memory, cubic compares
+    TL_THROW(ShapeError, "[einsum] spec has ", nops, " operands; at most ", kMaxOperands, " are supported");
   if (nops != int(shapes.size()))
     TL_THROW(ShapeError, "[einsum] spec \"", spec, "\" has ", nops, " operand subscript", nops == 1 ? "" : "s", " but ",
              shapes.size(), " operand", shapes.size() == 1 ? " was" : "s were", " given");

@@ -47,8 +47,8 @@ bool merge_new(const Tensor& b, const Tensor& c, const Tensor& fresh) {
 
 struct CompiledRule {
   const Rule* rule = nullptr;
-  std::vector<std::string> operand_rel;  // relation bound to input "r<i>", one per body atom
-  std::vector<int> recursive;            // body atoms (indices) in the rule's own stratum, not negated
+  std::vector<std::string> operand_rel;  // relation bound to input "r<i>", one per distinct body atom
+  std::vector<int> recursive;            // operands (indices) in the rule's own stratum, not negated
   bool never = false;                    // a constant comparison is false: the rule cannot fire
   std::unique_ptr<Executor> exec;
 };
@@ -88,8 +88,19 @@ class Evaluator {
       ops.push_back(g.constant(t));
       subs.push_back(std::string{letter(a), letter(b)});
     };
+    // A repeated atom adds nothing to the AND (A and A = A) but an operand to the einsum, whose planner is
+    // quadratic-to-cubic in operands: each distinct atom joins once.
+    std::set<std::string> atoms_seen;
     for (size_t i = 0; i < r.body.size(); ++i) {
       const Atom& a = r.body[i];
+      std::string key = (a.negated ? "!" : "") + a.rel;
+      for (const auto& t : a.args) {
+        key.push_back(t.is_var ? 'v' : 's');
+        key += t.text;
+        key.push_back('\0');
+      }
+      if (!atoms_seen.insert(key).second) continue;
+      const int k = int(cr.operand_rel.size());  // this atom's operand: input "r<k>"
       std::string sub;
       for (const auto& t : a.args) {
         if (t.is_var) {
@@ -101,11 +112,11 @@ class Evaluator {
           onehot(t.text, l);
         }
       }
-      Value in = g.input(operand_name(i), DType::boolean, rel_shape(int(a.args.size()), n));
+      Value in = g.input(operand_name(size_t(k)), DType::boolean, rel_shape(int(a.args.size()), n));
       ops.push_back(a.negated ? g.unary(UnaryOp::logical_not, in) : in);
       subs.push_back(sub);
       cr.operand_rel.push_back(a.rel);
-      if (!a.negated && stratum.count(a.rel)) cr.recursive.push_back(int(i));
+      if (!a.negated && stratum.count(a.rel)) cr.recursive.push_back(k);
     }
     for (size_t k = 0; k < aggs.size(); ++k) {  // the aggregate as a relation Agg[outer..., result]
       const AggregateTable& t = aggs[k];

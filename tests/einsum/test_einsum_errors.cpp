@@ -83,6 +83,30 @@ TEST(EinsumErrors, AllAreTlErrors) {
   for (const ErrorCase& c : kCases) EXPECT_THROW(einsum(c.spec, make_ops(c.shapes)), tl::Error) << c.spec;
 }
 
+TEST(EinsumErrors, TooManyOperands) {
+  // 256 operands plan (greedy) and run; 257 are refused by name before any order search.
+  for (int n : {256, 257}) {
+    std::string spec;
+    for (int i = 0; i < n; ++i) spec += std::string(i ? "," : "") + "ab";
+    spec += "->a";
+    std::vector<Tensor> ops;
+    for (int i = 0; i < n; ++i) ops.push_back(Tensor::full({2, 3}, i % 7 == 0 ? 1.0f : 1.001f));
+    if (n == 256) {
+      Tensor got = einsum(spec, ops);
+      double want = 1;  // every operand is constant over b: sum over b of the product = 3 * prod
+      for (int i = 0; i < n; ++i) want *= i % 7 == 0 ? 1.0 : 1.001;
+      EXPECT_NEAR(got.get({0}), 3 * want, 1e-3 * 3 * want);
+    } else {
+      try {
+        einsum(spec, ops);
+        ADD_FAILURE() << "no exception";
+      } catch (const ShapeError& e) {
+        EXPECT_NE(std::string(e.what()).find("spec has 257 operands; at most 256"), std::string::npos) << e.what();
+      }
+    }
+  }
+}
+
 TEST(EinsumErrors, OutputChecks) {
   Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({3, 4});
   auto msg = [&](const Tensor& out) {
