@@ -10,8 +10,16 @@ namespace tl {
 // u8: raw bytes (the blocks of quantised weight formats, include/tl/quant.h); arithmetic treats it as an integer.
 enum class DType : uint8_t { f32, f16, bf16, i32, i64, boolean, u8 };
 
-// Bytes per element.
-size_t dtype_size(DType t);
+namespace detail {
+[[noreturn]] void bad_dtype(DType t);  // throws InternalError naming the value
+}  // namespace detail
+
+// Bytes per element. Inline: tensor accessors call it per strided run.
+inline size_t dtype_size(DType t) {
+  constexpr uint8_t kSize[] = {4, 2, 2, 4, 8, 1, 1};  // in enum order
+  if (uint8_t(t) >= sizeof(kSize)) detail::bad_dtype(t);
+  return kSize[uint8_t(t)];
+}
 // "f32", "f16", "bf16", "i32", "i64", "bool", "u8".
 const char* dtype_name(DType t);
 // Inverse of dtype_name; throws ValueError naming the text on an unknown name.

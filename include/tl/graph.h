@@ -52,8 +52,9 @@ enum class OpKind : uint8_t {
   attention,
   moe,
   linear,
+  rope,
 };
-inline constexpr int kNumOpKinds = int(OpKind::linear) + 1;
+inline constexpr int kNumOpKinds = int(OpKind::rope) + 1;
 
 struct InputAttrs {
   bool operator==(const InputAttrs&) const = default;
@@ -162,10 +163,17 @@ struct LinearAttrs {
   bool operator==(const LinearAttrs&) const = default;
 };
 
+// Rotary position embedding (src/ir/ops_rope.cpp): rope(x, cos, sin) {interleaved}; x [..., s, hd] float,
+// cos/sin [..., s, half] broadcastable -> f32 x's shape (tl::kernels::rope).
+struct RopeAttrs {
+  bool interleaved = false;  // GPT-J pairs (2i, 2i + 1); else LLaMA's halves (i, i + half)
+  bool operator==(const RopeAttrs&) const = default;
+};
+
 using Attrs = std::variant<InputAttrs, ParamAttrs, ConstantAttrs, EinsumAttrs, UnaryAttrs, BinaryAttrs, WhereAttrs,
                            CastAttrs, ReduceAttrs, SoftmaxAttrs, NormAttrs, ReshapeAttrs, TransposeAttrs,
                            ConcatAttrs, SliceAttrs, GatherAttrs, RepeatAttrs, BiasActAttrs,
-                           ScaledMaskedSoftmaxAttrs, AttentionAttrs, MoeAttrs, LinearAttrs>;
+                           ScaledMaskedSoftmaxAttrs, AttentionAttrs, MoeAttrs, LinearAttrs, RopeAttrs>;
 
 struct Node {
   OpKind kind;
@@ -222,6 +230,8 @@ class Graph {
                               const std::string& name = "");
   // y [..., n] = x [..., k] W^T (+ bias [n]), W stored in `format` (LinearAttrs; defined in ops_linear.cpp).
   Value linear(Value x, Value w, std::optional<Value> bias, WeightFormat format, const std::string& name = "");
+  // Rotary embedding of x [..., s, hd] by cos/sin tables [..., s, half] (RopeAttrs; defined in ops_rope.cpp).
+  Value rope(Value x, Value cos, Value sin, bool interleaved, const std::string& name = "");
   // Generic form used by all of the above: checks arity and infers the type.
   Value add_op(OpKind kind, Attrs attrs, const std::vector<Value>& inputs, const std::string& name = "");
   // Marks a graph output (returned by the executor under `name`, default the value's name).

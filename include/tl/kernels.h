@@ -219,3 +219,22 @@ namespace tl::ref {
 Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
               int64_t in_features);
 }  // namespace tl::ref
+
+namespace tl::kernels {
+// ---- Rotary position embedding (src/runtime/cpu/kernels/rope.cpp) ----
+// y [..., s, hd] = x rotated by the angles whose cos/sin tables ([..., s, half], broadcastable against x's
+// leading dims with the last dim replaced by half) are given; rot = 2 * half <= hd dims rotate, the rest pass
+// through. Half style (LLaMA, rotate_half): pairs (i, i + half); interleaved (GPT-J): pairs (2i, 2i + 1):
+//   y_a = x_a cos_i - x_b sin_i,   y_b = x_b cos_i + x_a sin_i.
+// x, cos, sin float (any strides); out f32 contiguous. One pass, where the graph form took 11 strided ops.
+void rope_into(const Tensor& x, const Tensor& cos, const Tensor& sin, bool interleaved, const Tensor& out);
+Tensor rope(const Tensor& x, const Tensor& cos, const Tensor& sin, bool interleaved);
+// Checks dtypes and shapes (naming the input, the expected and the actual) and returns x's shape.
+Shape rope_shape(DType x_dtype, const Shape& x, DType cos_dtype, const Shape& cos, DType sin_dtype,
+                 const Shape& sin, const char* op = "rope");
+}  // namespace tl::kernels
+
+namespace tl::ref {
+// Rotary embedding in double, element by element.
+Tensor rope(const Tensor& x, const Tensor& cos, const Tensor& sin, bool interleaved);
+}  // namespace tl::ref

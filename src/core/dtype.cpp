@@ -6,18 +6,7 @@
 
 namespace tl {
 
-size_t dtype_size(DType t) {
-  switch (t) {
-    case DType::f32: return 4;
-    case DType::f16: return 2;
-    case DType::bf16: return 2;
-    case DType::i32: return 4;
-    case DType::i64: return 8;
-    case DType::boolean: return 1;
-    case DType::u8: return 1;
-  }
-  TL_THROW(InternalError, "dtype_size: bad dtype ", int(t));
-}
+void detail::bad_dtype(DType t) { TL_THROW(InternalError, "dtype_size: bad dtype ", int(t)); }
 
 const char* dtype_name(DType t) {
   switch (t) {

@@ -96,10 +96,12 @@ class Gpt2 final : public Model {
       if (decode) {
         g.output(k, l + ".attn.key_new");
         g.output(v, l + ".attn.value_new");
-        if (past > 0) {  // the fused op reads the cache in place (no per-step concat)
+        // Fused: the op reads the cache in place (no per-step concat) and the prefill skips the key tiles the
+        // causal bias hides.
+        sl.impl = nn::AttentionImpl::fused;
+        if (past > 0) {
           sl.past_k = g.input(l + ".attn.past_key", {b, heads_, past, hd});    // [b, h, past, hd]
           sl.past_v = g.input(l + ".attn.past_value", {b, heads_, past, hd});  // [b, h, past, hd]
-          sl.impl = nn::AttentionImpl::fused;
         }
       }
       Value a = merge_heads(g, nn::sdpa(g, q, k, v, sl).out);                              // [b, s, d]

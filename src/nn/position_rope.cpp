@@ -142,34 +142,8 @@ Value rope_apply(Graph& g, Value x, Value cos, Value sin, const RopeConfig& c) {
     if (ts.empty() || ts.back() != half)
       TL_THROW(ShapeError, "[rope] cos/sin table has shape ", shape_str(ts), ", expected last dim rotary_dim / 2 = ", half);
   }
-  const int last = int(xs.size()) - 1;
-  Value y;  // [..., seq, rot]
-  if (c.style == RopeStyle::half) {
-    Value x1 = g.slice(x, last, 0, half), x2 = g.slice(x, last, half, rot);  // [..., seq, half]
-    Value y1 = g.sub(g.mul(x1, cos), g.mul(x2, sin));
-    Value y2 = g.add(g.mul(x2, cos), g.mul(x1, sin));
-    y = g.concat({y1, y2}, last);
-  } else {
-    // Interleaved pairs: y = x * cos2 + swap(x) * sin2, where swap exchanges each pair (one gather on the last
-    // axis) and cos2 = (c0, c0, c1, c1, ...), sin2 = (-s0, s0, -s1, s1, ...) are built from the small tables.
-    // Splitting x into stride-2 halves and re-interleaving the results was 3-4x slower.
-    auto pairs = [&](Value a, Value b) {  // [..., half] x2 -> [..., rot] as (a0, b0, a1, b1, ...)
-      Shape ps = g.shape(a);
-      ps.push_back(1);
-      Shape flat = g.shape(a);
-      flat.back() = rot;
-      const int ax = int(ps.size()) - 1;
-      return g.reshape(g.concat({g.reshape(a, ps), g.reshape(b, ps)}, ax), flat);
-    };
-    Value cos2 = pairs(cos, cos), sin2 = pairs(g.unary(UnaryOp::neg, sin), sin);
-    std::vector<int64_t> swap(static_cast<size_t>(rot));
-    for (int64_t i = 0; i < rot; ++i) swap[size_t(i)] = i ^ 1;
-    Value xr = rot == c.head_dim ? x : g.slice(x, last, 0, rot);  // [..., seq, rot]
-    Value xs2 = g.gather(xr, g.constant(Tensor::from_vector<int64_t>({rot}, swap)), last);
-    y = g.add(g.mul(xr, cos2), g.mul(xs2, sin2));
-  }
-  if (rot == c.head_dim) return y;
-  return g.concat({y, g.slice(x, last, rot, c.head_dim)}, last);  // [..., seq, head_dim]
+  // One op (tl::kernels::rope): the slices, products and concat of the textbook form cost eleven strided passes.
+  return g.rope(x, cos, sin, c.style == RopeStyle::interleaved);  // [..., seq, head_dim]
 }
 
 Value rope(Graph& g, Value x, const RopeConfig& c, int64_t offset) {

@@ -122,6 +122,12 @@ inline Graph every_op_graph() {
     // Typed linear (src/ir/ops_linear.cpp): an f32 weight [5, 4] (the other formats: tests/ir/linear_op_test.cpp).
     extra.push_back(g.linear(x, w1, std::nullopt, WeightFormat::f32, "flin"));  // [2, 3, 5]
   }
+  // Rotary embedding (src/ir/ops_rope.cpp): x [2, 3, 4] by tables [3, 1] (half = 1: dims 0 and 1 rotate).
+  {
+    Value tab = g.slice(g.reshape(gamma, {4, 1}, "rope_tab4"), 0, 0, 3, 1, "rope_tab");  // [3, 1]
+    extra.push_back(g.rope(x, tab, tab, false, "frope"));                               // [2, 3, 4]
+    extra.push_back(g.rope(x, tab, tab, true, "frope_pairs"));                          // [2, 3, 4]
+  }
   for (Value v : extra) g.output(v);
   g.output(cc, "cc");
   g.output(rp);

@@ -218,6 +218,41 @@ TEST(AttentionKernel, FullyHiddenRowsAreZero) {
   EXPECT_TRUE(all_close(got, ref::attention(q, k, v, bias, spec), 1e-5, 1e-6));
 }
 
+// A causal + left-padding mask given as a bias (what generation's prefill passes): tiles the bias hides
+// entirely are skipped, with the result of the double reference over the same bias and of the causal flag.
+TEST(AttentionKernel, BiasHiddenTilesMatchReference) {
+  const int64_t n = 70, pad = 9;
+  Tensor q = rand_tensor({1, 4, n, 8}, DType::f32, 21), k = rand_tensor({1, 2, n, 8}, DType::f32, 22);
+  Tensor v = rand_tensor({1, 2, n, 8}, DType::f32, 23);
+  Tensor causal_bias = Tensor::zeros({1, 1, n, n}), padded_bias = Tensor::zeros({1, 1, n, n});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t idx[4] = {0, 0, i, j};
+      if (j > i) causal_bias.set(idx, -std::numeric_limits<double>::infinity());
+      if (j > i || j < pad) padded_bias.set(idx, -std::numeric_limits<double>::infinity());
+    }
+  AttentionSpec spec, flag;
+  spec.scale = flag.scale = 1.0f / std::sqrt(8.0f);
+  flag.causal = true;
+  for (int64_t tile : {0, 8, 5}) {
+    spec.tile_q = spec.tile_k = flag.tile_q = flag.tile_k = tile;
+    Tensor got = kernels::attention(q, k, v, causal_bias, spec);
+    EXPECT_TRUE(all_close(got, ref::attention(q, k, v, causal_bias, spec), 2e-5, 2e-6)) << tile;
+    EXPECT_TRUE(all_close(got, kernels::attention(q, k, v, std::nullopt, flag), 1e-6, 1e-7)) << tile;
+    Tensor padded = kernels::attention(q, k, v, padded_bias, spec);
+    EXPECT_TRUE(all_close(padded, ref::attention(q, k, v, padded_bias, spec), 2e-5, 2e-6)) << tile;
+  }
+  // A NaN value in a key tile the bias hides is never read, as with the causal flag.
+  spec.tile_q = spec.tile_k = 8;
+  Tensor v_nan = v.contiguous();
+  const int64_t at[4] = {0, 0, n - 1, 0};
+  v_nan.set(at, std::numeric_limits<double>::quiet_NaN());
+  Tensor got = kernels::attention(q, k, v_nan, causal_bias, spec);
+  const int64_t first_rows[4] = {0, 0, 0, 0};
+  EXPECT_FALSE(std::isnan(got.get(first_rows)));
+  EXPECT_TRUE(std::isnan(got.get({0, 0, n - 1, 0})));  // the last row sees that key
+}
+
 // Tiles hidden by the masks are never computed: sliding window work grows as n * w, causal is about half.
 TEST(AttentionKernel, SkipsHiddenTiles) {
   AttentionSpec spec;

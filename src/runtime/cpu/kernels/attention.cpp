@@ -4,7 +4,8 @@
 // acc += P V (GEMM). Extra memory is O(tile_q * (d + tile_k + dv)) per thread, never O(sq * sk). Before a key
 // tile is touched, its (query tile, key tile) rectangle is classified from the position intervals alone as
 // hidden (skipped: causal, sliding window, sparse pattern), fully visible (no per-element mask) or partial, so
-// a sliding window of w costs O(sq * w) and causal about half of dense.
+// a sliding window of w costs O(sq * w) and causal about half of dense. A tile the bias hides entirely (-inf)
+// is skipped too, so a causal or padding mask given as a bias costs what the flags cost.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -204,6 +205,21 @@ void small_pv(int64_t rows, int64_t cols, int64_t dv, const float* p, const floa
   }
 }
 
+// True when the bias is -inf over the whole tile (rows x [j0, j0 + cols)): the tile is skipped as a hidden one
+// (a decoder's causal or padding mask given as a bias costs what the causal flag costs). Such keys and values
+// are never read, so a NaN there does not reach the output, as with the position masks. Stops at the first
+// visible entry, so a visible tile costs one read.
+bool bias_hides_tile(const float* bd, const Shape& bstr, int64_t b, const int64_t* rh, const int64_t* ri, int64_t rows,
+                     int64_t j0, int64_t cols) {
+  const float ninf = -std::numeric_limits<float>::infinity();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* bp = bd + b * bstr[0] + rh[r] * bstr[1] + ri[r] * bstr[2] + j0 * bstr[3];
+    for (int64_t c = 0; c < cols; ++c)
+      if (bp[c * bstr[3]] != ninf) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Shape attention_shape(const Shape& q, const Shape& k, const Shape& v, const std::optional<Shape>& bias,
@@ -367,7 +383,8 @@ void attention_into(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, 
         for (int64_t jl = 0; jl < run.len; jl += tk) {
           const int64_t j0 = run.j0 + jl, cols = std::min(tk, run.len - jl);
           const TileVis vis = classify(spec, SK, p0, p1, j0, j0 + cols - 1);
-          if (vis == TileVis::hidden) continue;
+          if (vis == TileVis::hidden || (bd && bias_hides_tile(bd, bstr, b, rh.data(), ri.data(), rows, j0, cols)))
+            continue;
           // S = scale * Q K^T   [rows, cols]
           if (rows <= kSmallRows)
             small_scores(rows, cols, D, spec.scale, qt.data(), kb + jl * run.ks[2], run.ks[2], s.data());
