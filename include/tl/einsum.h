@@ -41,6 +41,9 @@ enum class EinsumStrategy : uint8_t {
   greedy,     // opt_einsum-style greedy: cheapest memory-reducing pair first, outer products last
 };
 
+// Most operands one spec may have (NumPy allows 64): the greedy order search keeps a cost per pair.
+inline constexpr int kEinsumMaxOperands = 256;
+
 struct EinsumOptions {
   EinsumStrategy strategy = EinsumStrategy::automatic;
   int optimal_max_operands = 8;

@@ -15,7 +15,7 @@ namespace tl::einsum_detail {
 // NumPy's implicit output does), ellipsis dim j (0 = leftmost of the broadcast ellipsis) -> 52 + j.
 constexpr int kFirstEllipsisLabel = 52;
 constexpr int kMaxLabels = 128;
-constexpr int kMaxOperands = 256;  // NumPy allows 64 (32 before 2.0)
+constexpr int kMaxOperands = kEinsumMaxOperands;
 using LabelSet = std::bitset<kMaxLabels>;
 
 // A spec bound to operand shapes: validated, ellipsis expanded, label sizes broadcast.

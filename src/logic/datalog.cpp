@@ -10,6 +10,7 @@
 #include <cmath>
 #include <set>
 
+#include "tl/einsum.h"
 #include "tl/error.h"
 #include "tl/runtime.h"
 
@@ -169,6 +170,10 @@ class Evaluator {
         out += letter(l);
       }
     }
+    if (subs.size() > size_t(kEinsumMaxOperands))
+      TL_THROW(ValueError, where(p_.source, r.loc), "rule for '", r.head.rel, "' joins ", subs.size(),
+               " distinct atoms, comparisons and constants; at most ", kEinsumMaxOperands,
+               " are supported (split the rule through an intermediate relation)");
     std::string spec;
     for (size_t i = 0; i < subs.size(); ++i) {
       if (i) spec += ',';

@@ -148,6 +148,20 @@ TEST(Datalog, RepeatedBodyAtomsJoinOnce) {
   }
 }
 
+TEST(Datalog, RuleWithTooManyDistinctAtomsIsRefusedByName) {
+  // 18 variables, every ordered pair as an E atom: 306 distinct atoms, past the einsum's 256 operands. The dense
+  // compile names the rule; the sparse joins have no such limit.
+  std::string body;
+  for (char a = 'a'; a <= 'r'; ++a)
+    for (char b = 'a'; b <= 'r'; ++b)
+      if (a != b) body += std::string(body.empty() ? "" : ", ") + "E(" + a + ", " + b + ")";
+  Program p = Program::parse("Big(a) :- " + body + ".\n");
+  p.add_facts("E", {{"u", "u"}});
+  expect_error<tl::ValueError>([&] { p.evaluate(1000000, Storage::dense); },
+                               {"rule for 'Big' joins 306 distinct atoms", "at most 256"});
+  EXPECT_EQ(p.evaluate(1000000, Storage::sparse).tuples("Big"), std::vector<Tuple>{{"u"}});  // all bound to u
+}
+
 TEST(Datalog, PlannerPicksSparseForSparseBodies) {
   // 300 nodes with ~1.3 out-edges each (0.4% full): sparse; a 20-node domain stays dense. Both paths agree,
   // including negation, comparisons, constants and repeated variables, which the sparse joins handle as
