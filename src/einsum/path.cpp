@@ -162,10 +162,10 @@ void greedy_path(const std::vector<LabelSet>& ops, const LabelSet& out, const st
   };
   auto evaluate = [&](int a, int b, bool last) {
     Cost c;
-    LabelSet all = set[size_t(a)] | set[size_t(b)];
-    LabelSet r = result_of(a, b);
-    double rs = set_size(r, size);
+    const LabelSet r = result_of(a, b);
+    const double rs = set_size(r, size);
     if (!last && over_budget(rs, opt)) return c;
+    const LabelSet all = set[size_t(a)] | set[size_t(b)];
     c.pass = (set[size_t(a)] & set[size_t(b)]).any() ? 0 : 1;
     c.key = c.pass == 0 ? rs - set_sz[size_t(a)] - set_sz[size_t(b)] : rs;
     c.flops = flop_count(all, (all & ~r).any(), 2, size);

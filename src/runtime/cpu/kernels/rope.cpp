@@ -111,10 +111,11 @@ void rope_into(const Tensor& x_in, const Tensor& cos_in, const Tensor& sin_in, b
   const float* sd = sin.data<float>();
   float* yd = out.data<float>();
   const int64_t xs = x.strides().back(), cs = cos.strides().back(), ss = sin.strides().back();
+  // Row steps along a run (the walk's innermost dim) for x, cos, sin and out.
+  const int64_t xi = w.strides[0].back(), ci = w.strides[1].back(), si = w.strides[2].back();
+  const int64_t yi = w.strides[3].back();
   parallel_for(w.numel, std::max<int64_t>(1, kGrain / hd), [&](int64_t lo, int64_t hi) {
     walk_runs(w, lo, hi, [&](int64_t n, std::span<const int64_t> offs) {
-      const int64_t xi = w.strides[0].back(), ci = w.strides[1].back(), si = w.strides[2].back();
-      const int64_t yi = w.strides[3].back();
       for (int64_t r = 0; r < n; ++r) {
         const float* xr = xd + offs[0] + r * xi;
         const float* cr = cd + offs[1] + r * ci;
