@@ -60,6 +60,9 @@ Tensor rms_norm(const Tensor& x, const std::optional<Tensor>& gamma, int norm_di
 
 // Layout ops (copies into `out`; shapes as NumPy defines them).
 void copy_into(const Tensor& x, const Tensor& out);  // any view -> contiguous out of the same shape (and dtype cast)
+// Any view -> any view of the same shape (e.g. a slice of a KV cache), with the dtype cast. out may overlap x
+// (x is read as it was); a broadcast out (two elements in one place) is a ValueError.
+void copy_to_view(const Tensor& x, const Tensor& out);
 void concat_into(const std::vector<Tensor>& xs, int axis, const Tensor& out);
 Tensor concat(const std::vector<Tensor>& xs, int axis);
 // numpy.take(x, indices, axis): out shape = x.shape[:axis] + indices.shape + x.shape[axis+1:]. Indices i32/i64;

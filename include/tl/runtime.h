@@ -60,6 +60,13 @@ class Executor {
   // ValueError / ShapeError naming the tensor, the expected and the actual. Returns outputs by output name;
   // they are fresh tensors owned by the caller.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+  // As run(inputs), but each output named in `into` is written into the caller's tensor (any layout, e.g. a
+  // slice of a KV cache; same shape and dtype) after the last node and left out of the result: one copy
+  // instead of the copy out of the arena that returning a view output costs, then the caller's. An input may
+  // share that memory (nothing is written before every node has run; outputs are written in graph order). An unknown output name or a mis-typed
+  // tensor throws before anything runs.
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
+                                    const std::map<std::string, Tensor>& into);
 
   const Graph& graph() const;
   const MemoryPlan& memory_plan() const;

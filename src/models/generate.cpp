@@ -310,10 +310,19 @@ void run_cached(Model& m, const std::vector<std::vector<int64_t>>& prompts, cons
     }
     return in;
   };
-  // Stores the step's new keys/values (columns col0..col0+n) in their slots.
-  auto store = [&](const std::map<std::string, Tensor>& out, int64_t col0, int64_t n) {
+  // Runs a step for columns col0..col0+n and stores its new keys/values in their slots: written by the
+  // executor straight into the cache when the slots are consecutive (always, unless a ring wraps).
+  auto run_step = [&](Executor& ex, const std::map<std::string, Tensor>& in, int64_t col0, int64_t n) {
     const int64_t hd = spec.head_dim, S = cache.slots;
-    for (int64_t l = 0; l < nl; ++l)
+    const bool direct = n <= S && col0 % S + n <= S;
+    std::map<std::string, Tensor> into;
+    for (int64_t l = 0; l < nl && direct; ++l) {
+      const int64_t s0 = col0 % S;
+      into[spec.prefixes[size_t(l)] + ".key_new"] = cache.k[size_t(l)].slice(2, s0, s0 + n);    // [b, hkv, n, hd]
+      into[spec.prefixes[size_t(l)] + ".value_new"] = cache.v[size_t(l)].slice(2, s0, s0 + n);  // [b, hkv, n, hd]
+    }
+    std::map<std::string, Tensor> out = ex.run(in, into);
+    for (int64_t l = 0; l < nl && !direct; ++l)
       for (const auto& [name, buf] : {std::pair<const char*, Tensor*>{".key_new", &cache.k[size_t(l)]},
                                       {".value_new", &cache.v[size_t(l)]}}) {
         const Tensor src = out.at(spec.prefixes[size_t(l)] + name).contiguous();  // [b, hkv, n, hd]
@@ -327,6 +336,7 @@ void run_cached(Model& m, const std::vector<std::vector<int64_t>>& prompts, cons
       }
     for (int64_t i = std::max<int64_t>(0, n - S); i < n; ++i)
       cache.slot_col[size_t((col0 + i) % S)] = col0 + i;
+    return out;
   };
   auto pick = [&](const Tensor& logits, int64_t col) {  // logits [b, n, vocab]: choose for every live row
     const int64_t v = logits.size(2);
@@ -353,8 +363,7 @@ void run_cached(Model& m, const std::vector<std::vector<int64_t>>& prompts, cons
   std::vector<int64_t> ids(size_t(B * L), 0);
   for (int64_t r = 0; r < B; ++r)
     std::copy(prompts[size_t(r)].begin(), prompts[size_t(r)].end(), ids.begin() + r * L + pad[size_t(r)]);
-  auto out = m.decode_executor(B, L, 0, /*last_logits=*/true).run(step_inputs(ids, 0, L, 0));
-  store(out, 0, L);
+  auto out = run_step(m.decode_executor(B, L, 0, /*last_logits=*/true), step_inputs(ids, 0, L, 0), 0, L);
   std::vector<int64_t> next = pick(out.at("logits"), 0);  // [b, 1, vocab]: the last column only
   st.prefill_s = std::chrono::duration<double>(clock::now() - t0).count();
   if (!cache.ring && L >= cache.slots) {
@@ -372,8 +381,7 @@ void run_cached(Model& m, const std::vector<std::vector<int64_t>>& prompts, cons
     const int64_t past = std::min(cache.slots, (col + kBucket - 1) / kBucket * kBucket);
     for (int64_t r = 0; r < B; ++r) ids[size_t(r)] = rows[size_t(r)].res.ids.back();
     std::vector<int64_t> step(ids.begin(), ids.begin() + B);
-    out = m.decode_executor(B, 1, past).run(step_inputs(step, col, 1, past));
-    store(out, col, 1);
+    out = run_step(m.decode_executor(B, 1, past), step_inputs(step, col, 1, past), col, 1);
     next = pick(out.at("logits"), 0);
     emit(next);
   }

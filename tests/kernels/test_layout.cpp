@@ -41,6 +41,38 @@ TEST(Copy, CastEdgeCases) {
   EXPECT_TRUE(test::throws_with<ShapeError>([&] { kernels::copy_into(x, Tensor::empty({5})); }, {"copy", "[5]", "[6]"}));
 }
 
+TEST(Copy, ToAnyViewWithCast) {
+  uint32_t seed = 100;
+  for (const Shape& s : {Shape{}, Shape{17}, Shape{3, 17}, Shape{2, 33, 5}})
+    for (Layout lx : {Layout::contiguous, Layout::transposed, Layout::strided})
+      for (Layout lo : {Layout::contiguous, Layout::transposed, Layout::strided})
+        for (DType to : {DType::f32, DType::f16, DType::i64}) {
+          Tensor x = test::rand_view(s, DType::f32, lx, seed++, -50, 50);
+          Tensor out = test::rand_view(s, to, lo, seed++);
+          kernels::copy_to_view(x, out);
+          EXPECT_TRUE(all_close(out, x.to(to), 0, 0)) << shape_str(s) << " " << test::layout_name(lx) << " -> "
+                                                      << test::layout_name(lo) << " " << dtype_name(to);
+        }
+  // A slice of a bigger buffer: the elements around it stay as they were.
+  Tensor buf = Tensor::full({4, 10}, 7.0);
+  Tensor x = test::rand_tensor({4, 3}, DType::f32, 5);
+  kernels::copy_to_view(x, buf.slice(1, 6, 9));
+  EXPECT_TRUE(all_close(buf.slice(1, 6, 9), x, 0, 0));
+  EXPECT_EQ(buf.slice(1, 0, 6).to_f64_vector(), std::vector<double>(24, 7.0));
+  EXPECT_EQ(buf.slice(1, 9, 10).to_f64_vector(), std::vector<double>(4, 7.0));
+  EXPECT_TRUE(test::throws_with<ShapeError>([&] { kernels::copy_to_view(x, buf.slice(1, 0, 4)); },
+                                            {"copy_to_view", "[4, 4]", "[4, 3]"}));
+  EXPECT_TRUE(test::throws_with<ValueError>(
+      [&] { kernels::copy_to_view(x, Tensor::zeros({3}).broadcast_to({4, 3})); }, {"copy_to_view", "broadcast"}));
+  // Overlapping views: the copy is of x as it was (numpy's dst[...] = src semantics).
+  Tensor row = Tensor::from_vector<float>({6}, {0, 1, 2, 3, 4, 5});
+  kernels::copy_to_view(row.slice(0, 0, 4), row.slice(0, 2, 6));
+  EXPECT_EQ(row.to_f64_vector(), (std::vector<double>{0, 1, 0, 1, 2, 3}));
+  Tensor sq = Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4});
+  kernels::copy_to_view(sq.transpose(0, 1), sq);  // in-place transpose
+  EXPECT_EQ(sq.to_f64_vector(), (std::vector<double>{1, 3, 2, 4}));
+}
+
 TEST(Concat, MatchesDefinition) {
   uint32_t seed = 1;
   for (int axis : {0, 1, -1}) {

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "../ir/every_op_graph.h"
+#include "../kernels/kernel_test_util.h"
 #include "runtime_test_util.h"
 #include "tl/einsum.h"
 #include "tl/kernels.h"
@@ -215,4 +216,40 @@ TEST(Executor, NonContiguousInputsAndPassThroughOutputs) {
   EXPECT_TRUE(same_bits(out["negT"], kernels::unary(UnaryOp::neg, base)));
   EXPECT_TRUE(same_bits(out["negT_again"], out["negT"]));
   EXPECT_FALSE(out["negT_again"].same_storage(out["negT"]));
+}
+
+// run(inputs, into): outputs written into caller views (a slice of a bigger buffer, as the KV cache is), left
+// out of the result, with the same bits as the returned outputs; bad names and shapes throw before running.
+TEST(Executor, OutputsWrittenIntoCallerViews) {
+  Graph g("into");
+  Value x = g.input("x", {2, 3, 2, 4});                  // [b, h, n, d]
+  Value y = g.unary(UnaryOp::neg, x);                     // [b, h, n, d]
+  g.output(g.transpose(y, {1, 0, 2, 3}), "yt");           // a view output [h, b, n, d]
+  g.output(g.binary(BinaryOp::mul, x, x), "sq");          // a fresh output [b, h, n, d]
+  g.output(x, "x_again");                                 // a source output
+  Tensor xin = randn({2, 3, 2, 4}, 7);
+  Executor ex(g);
+  const auto plain = ex.run({{"x", xin}});
+  Tensor cache = Tensor::full({3, 2, 9, 4}, 5.0);          // [h, b, slots, d]: write slots 4..5
+  Tensor slot = cache.slice(2, 4, 6);                      // [h, b, 2, d], not contiguous
+  ASSERT_FALSE(slot.is_contiguous());
+  Tensor sq = Tensor::full({4, 2, 3, 2}, 0.0).permute({3, 2, 1, 0});  // a transposed [2, 3, 2, 4] view
+  auto out = ex.run({{"x", xin}}, {{"yt", slot}, {"sq", sq}});
+  EXPECT_EQ(out.size(), 1u);
+  EXPECT_EQ(out.count("x_again"), 1u);
+  EXPECT_TRUE(same_bits(slot, plain.at("yt")));
+  EXPECT_TRUE(same_bits(sq, plain.at("sq")));
+  // Nothing outside the slice was touched.
+  for (int64_t j : {0, 1, 2, 3, 6, 7, 8})
+    EXPECT_EQ(cache.slice(2, j, j + 1).to_f64_vector(), std::vector<double>(24, 5.0)) << "slot " << j;
+  EXPECT_TRUE(test::throws_with<ValueError>([&] { ex.run({{"x", xin}}, {{"nope", slot}}); },
+                                            {"'nope'", "not an output", "yt, sq, x_again"}));
+  EXPECT_TRUE(test::throws_with<ShapeError>([&] { ex.run({{"x", xin}}, {{"yt", Tensor::empty({3, 2, 2, 5})}}); },
+                                            {"output 'yt'", "[3, 2, 2, 5]", "[3, 2, 2, 4]"}));
+  EXPECT_TRUE(test::throws_with<ValueError>(
+      [&] { ex.run({{"x", xin}}, {{"yt", Tensor::empty({3, 2, 2, 4}, DType::f16)}}); }, {"output 'yt'", "f16"}));
+  // A source output written onto the input it passes through: a copy onto itself, harmless.
+  Tensor xcopy = xin.clone();
+  ex.run({{"x", xcopy}}, {{"x_again", xcopy}});
+  EXPECT_TRUE(same_bits(xcopy, xin));
 }

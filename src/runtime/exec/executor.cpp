@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <unordered_map>
 
+#include "tl/kernels.h"
 #include "tl/ops.h"
 #include "tl/runtime.h"
 
@@ -106,7 +107,25 @@ struct Executor::Impl {
     return s.empty() ? "(none)" : s;
   }
 
-  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs) {
+  const GraphOutput* find_output(const std::string& name) const {
+    for (const GraphOutput& o : g.outputs())
+      if (o.name == name) return &o;
+    return nullptr;
+  }
+
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
+                                    const std::map<std::string, Tensor>& into) {
+    for (const auto& [name, t] : into) {
+      const GraphOutput* o = find_output(name);
+      if (!o) {
+        std::string names;
+        for (const GraphOutput& x : g.outputs()) names += (names.empty() ? "" : ", ") + x.name;
+        TL_THROW(ValueError, "executor: '", name, "' is not an output of graph '", g.name(), "' (outputs: ",
+                 names.empty() ? "(none)" : names, ")");
+      }
+      if (!t.defined()) TL_THROW(ValueError, "executor: the tensor given for output '", name, "' is undefined");
+      check_tensor("output", name, g.type(o->value), t);
+    }
     const size_t nv = g.values().size();
     vals.assign(nv, Tensor());
     // Every name given must be an input or a parameter (a parameter given here overrides the bound one).
@@ -168,6 +187,10 @@ struct Executor::Impl {
     std::vector<bool> handed_out(nv, false);
     for (const GraphOutput& o : g.outputs()) {
       size_t v = size_t(o.value.id);
+      if (auto it = into.find(o.name); it != into.end()) {
+        kernels::copy_to_view(vals[v], it->second);
+        continue;
+      }
       // Fresh outputs are the caller's already (the first time they are named); views, sources and repeats
       // are copied so no two results, the arena or the caller's inputs ever share memory.
       bool give = storage[v] == Storage::fresh && !handed_out[v];
@@ -200,7 +223,11 @@ void Executor::bind_param(const std::string& name, const Tensor& value) {
            impl_->names_of(OpKind::param), ")");
 }
 
-std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) { return impl_->run(inputs); }
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) { return impl_->run(inputs, {}); }
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs,
+                                            const std::map<std::string, Tensor>& into) {
+  return impl_->run(inputs, into);
+}
 const Graph& Executor::graph() const { return impl_->g; }
 const MemoryPlan& Executor::memory_plan() const { return impl_->plan; }
 

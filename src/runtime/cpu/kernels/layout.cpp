@@ -20,6 +20,34 @@ void copy_into(const Tensor& x, const Tensor& out) {
   copy_strided(x, out);
 }
 
+void copy_to_view(const Tensor& x, const Tensor& out) {
+  check_defined("copy_to_view", "x", x);
+  check_defined("copy_to_view", "out", out);
+  if (out.shape() != x.shape())
+    TL_THROW(ShapeError, "[copy_to_view] out has shape ", shape_str(out.shape()), ", expected ", shape_str(x.shape()),
+             " (x's shape)");
+  for (int d = 0; d < out.rank(); ++d)
+    if (out.strides()[size_t(d)] == 0 && out.shape()[size_t(d)] > 1)
+      TL_THROW(ValueError, "[copy_to_view] out is a broadcast view (stride 0 in dim ", d, " of shape ",
+               shape_str(out.shape()), "): its elements share memory");
+  if (out.numel() == 0 || x.numel() == 0) return;
+  // Byte extents [lo, hi) of each view. When they intersect (x and out may be interleaved or truly overlap) x
+  // goes through a temporary, so the result is always the copy of x as it was.
+  auto extent = [](const Tensor& t) {
+    int64_t lo = 0, hi = 0;
+    for (int d = 0; d < t.rank(); ++d) {
+      const int64_t span = (t.shape()[size_t(d)] - 1) * t.strides()[size_t(d)];
+      (span < 0 ? lo : hi) += span;
+    }
+    const auto* p = static_cast<const uint8_t*>(t.raw_data());
+    const int64_t es = int64_t(dtype_size(t.dtype()));
+    return std::pair{p + lo * es, p + (hi + 1) * es};
+  };
+  const auto [xlo, xhi] = extent(x);
+  const auto [olo, ohi] = extent(out);
+  copy_strided(xlo < ohi && olo < xhi ? x.clone() : x, out);
+}
+
 namespace {
 Shape concat_shape(const std::vector<Tensor>& xs, int axis, int* ax_out) {
   if (xs.empty()) TL_THROW(ValueError, "[concat] needs at least one input, got 0");
