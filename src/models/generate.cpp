@@ -420,17 +420,14 @@ void run_encoder_decoder(Model& m, const std::vector<std::vector<int64_t>>& prom
         in[spec.prefixes[size_t(l)] + ".past_key"] = k[size_t(l)].slice(2, 0, past);    // [1, h, past, hd]
         in[spec.prefixes[size_t(l)] + ".past_value"] = v[size_t(l)].slice(2, 0, past);  // [1, h, past, hd]
       }
+      std::map<std::string, Tensor> into;  // the step's keys/values go straight into slot `past`
+      for (int64_t l = 0; l < nl; ++l) {
+        into[spec.prefixes[size_t(l)] + ".key_new"] = k[size_t(l)].slice(2, past, past + 1);    // [1, h, 1, hd]
+        into[spec.prefixes[size_t(l)] + ".value_new"] = v[size_t(l)].slice(2, past, past + 1);  // [1, h, 1, hd]
+      }
       const auto out = m.compiled("t5step:" + std::to_string(s) + ":" + std::to_string(past), [&] {
                           return m.build_decoder_step_graph(1, s, 1, past);
-                        }).run(in);
-      for (int64_t l = 0; l < nl; ++l)
-        for (const auto& [name, buf] :
-             {std::pair<const char*, Tensor*>{".key_new", &k[size_t(l)]}, {".value_new", &v[size_t(l)]}}) {
-          const Tensor src = out.at(spec.prefixes[size_t(l)] + name).contiguous();  // [1, h, 1, hd]
-          for (int64_t h = 0; h < spec.kv_heads; ++h)
-            std::copy_n(src.data<float>() + h * spec.head_dim, spec.head_dim,
-                        buf->data<float>() + (h * cap + past) * spec.head_dim);
-        }
+                        }).run(in, into);
       Tensor logits = out.at("logits").contiguous();  // [1, 1, vocab]
       last =
           choose_next(std::span<float>(logits.data<float>(), size_t(logits.size(2))), row.seen, c, row.rng);
