@@ -10,6 +10,7 @@
 //   model.layers.<i>.mlp.{gate,up}_proj.weight [d_ff, d]  model.layers.<i>.mlp.down_proj.weight [d, d_ff]
 //   model.norm.weight [d]                                  lm_head.weight [vocab, d] (absent when tied)
 #include <algorithm>
+#include <optional>
 
 #include "common.h"
 #include "tl/error.h"
@@ -116,30 +117,50 @@ Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, i
   ao.qk_transform = [rope, offset](Graph& gg, Value q, Value k) {  // q [b, h, s, hd], k [b, kv, s, hd]
     return std::pair<Value, Value>{nn::rope(gg, q, rope, offset), nn::rope(gg, k, rope, offset)};
   };
+  std::optional<Value> cos, sin;
   if (decode) {  // Model::build_decode_graph: per-row positions and the whole mask come in as inputs
     // Fused: the flash kernel reads the KV cache in place (no concat per step) and, in the prefill, skips the
     // key tiles the causal bias hides (about half the attention work at 512 tokens).
     ac.with_impl(nn::AttentionImpl::fused);
     const int64_t half = rope.rot() / 2;
-    Value cos = g.input("rope_cos", {batch, 1, seq, half});  // [b, 1, s, rot/2]
-    Value sin = g.input("rope_sin", {batch, 1, seq, half});  // [b, 1, s, rot/2]
-    ao.qk_transform = [rope, cos, sin](Graph& gg, Value q, Value k) {
-      return std::pair<Value, Value>{nn::rope_apply(gg, q, cos, sin, rope), nn::rope_apply(gg, k, cos, sin, rope)};
+    cos = g.input("rope_cos", {batch, 1, seq, half});  // [b, 1, s, rot/2]
+    sin = g.input("rope_sin", {batch, 1, seq, half});  // [b, 1, s, rot/2]
+    ao.qk_transform = [rope, c = *cos, s = *sin](Graph& gg, Value q, Value k) {
+      return std::pair<Value, Value>{nn::rope_apply(gg, q, c, s, rope), nn::rope_apply(gg, k, c, s, rope)};
     };
     ao.bias = g.input("attn_bias", {batch, 1, seq, offset + seq});  // [b, 1, s, past + s]
     ac.with_causal(false).with_window(0);
   }
+  // A decode graph that returns the last column's logits only (generation's prefill) needs all columns of the
+  // last layer only for its keys/values (the cache): its queries, attention output, o_proj and MLP run on the
+  // last column (one layer's products less per column but k/v: ~7% of a 12-layer prefill; llama.cpp does the
+  // same). The rows computed are the same rows, so only GEMM blocking can move a result.
+  const bool last_only = decode && last_logits && seq > 1;
+  auto last_col = [&](Value v, int axis) { return g.slice(v, axis, seq - 1, seq); };
   const nn::NormConfig rms = nn::NormConfig::rms(d, p.eps);
   for (int64_t i = 0; i < p.n_layers; ++i) {
     const std::string l = "model.layers." + std::to_string(i);
     Value h = nn::norm(g, x, l + ".input_layernorm", rms);  // [b, s, d]
-    Value a = past < 0 ? nn::attention(g, ac, h, l + ".self_attn", ao)
-                       : nn::cached_attention(g, ac, h, l + ".self_attn", past, ao).out;  // [b, s, d]
-    x = g.add(x, a);                                                                      // [b, s, d]
-    h = nn::norm(g, x, l + ".post_attention_layernorm", rms);                             // [b, s, d]
-    x = g.add(x, mlp(g, h, l));                                                           // [b, s, d]
+    Value a;
+    if (last_only && i == p.n_layers - 1) {
+      nn::AttentionOptions lo = ao;
+      lo.kv_source = h;                  // keys/values from every column
+      lo.bias = last_col(*ao.bias, 2);   // [b, 1, 1, past + s]
+      lo.qk_transform = [rope, c = *cos, s = *sin, cl = last_col(*cos, 2), sl = last_col(*sin, 2)](
+                            Graph& gg, Value q, Value k) {  // q [b, h, 1, hd], k [b, hkv, s, hd]
+        return std::pair<Value, Value>{nn::rope_apply(gg, q, cl, sl, rope), nn::rope_apply(gg, k, c, s, rope)};
+      };
+      x = last_col(x, 1);                                                               // [b, 1, d]
+      a = nn::cached_attention(g, ac, last_col(h, 1), l + ".self_attn", past, lo).out;  // [b, 1, d]
+    } else {
+      a = past < 0 ? nn::attention(g, ac, h, l + ".self_attn", ao)
+                   : nn::cached_attention(g, ac, h, l + ".self_attn", past, ao).out;  // [b, s, d]
+    }
+    x = g.add(x, a);                                           // [b, s | 1, d]
+    h = nn::norm(g, x, l + ".post_attention_layernorm", rms);  // [b, s | 1, d]
+    x = g.add(x, mlp(g, h, l));                                // [b, s | 1, d]
   }
-  if (last_logits && seq > 1) x = g.slice(x, 1, seq - 1, seq);           // [b, 1, d]
+  if (last_logits && seq > 1 && !last_only) x = g.slice(x, 1, seq - 1, seq);  // [b, 1, d]
   Value hidden = nn::norm(g, x, "model.norm", rms);                       // [b, s | 1, d]
   Value head = p.tied ? embed : g.param("lm_head.weight", {p.vocab, d});  // [vocab, d]
   Value logits = nn::linear_with(g, hidden, head);                        // [b, s, vocab]
