@@ -85,6 +85,9 @@ class Gpt2 final : public Model {
     so.causal = !decode;
     so.scale = scale_;
     if (decode) so.bias = g.input("attn_bias", {b, 1, s, past + s});  // [b, 1, s, past + s]
+    // Last-column logits (generation's prefill): the last layer needs every column only for its keys/values,
+    // so its queries, c_proj and MLP run on the last column (as in llama.cpp; src/models/llama.cpp too).
+    const bool last_only = decode && last_logits && s > 1;
     for (int64_t i = 0; i < layers_; ++i) {
       const std::string l = "transformer.h." + std::to_string(i);
       Value h = nn::norm(g, x, l + ".ln_1", ln);                              // [b, s, d]
@@ -104,13 +107,18 @@ class Gpt2 final : public Model {
           sl.past_v = g.input(l + ".attn.past_value", {b, heads_, past, hd});  // [b, h, past, hd]
         }
       }
-      Value a = merge_heads(g, nn::sdpa(g, q, k, v, sl).out);                              // [b, s, d]
+      if (last_only && i == layers_ - 1) {
+        q = g.slice(q, 2, s - 1, s);               // [b, h, 1, hd]
+        sl.bias = g.slice(*so.bias, 2, s - 1, s);  // [b, 1, 1, past + s]
+        x = g.slice(x, 1, s - 1, s);               // [b, 1, d]
+      }
+      Value a = merge_heads(g, nn::sdpa(g, q, k, v, sl).out);                              // [b, s | 1, d]
       x = g.add(x, conv1d(g, a, l + ".attn.c_proj", d_, d_));                              // [b, s, d]
       h = nn::norm(g, x, l + ".ln_2", ln);                                                 // [b, s, d]
       Value f = g.unary(nn::unary_of(mlp.act), conv1d(g, h, l + ".mlp.c_fc", d_, d_ff_));  // [b, s, f]
       x = g.add(x, conv1d(g, f, l + ".mlp.c_proj", d_ff_, d_));                            // [b, s, d]
     }
-    if (last_logits && s > 1) x = g.slice(x, 1, s - 1, s);  // [b, 1, d]
+    if (last_logits && s > 1 && !last_only) x = g.slice(x, 1, s - 1, s);  // [b, 1, d]
     Value hidden = nn::norm(g, x, "transformer.ln_f", ln);  // [b, s | 1, d]
     g.output(hidden, "hidden");
     g.output(nn::linear_with(g, hidden, wte), "logits");  // [b, s, vocab]

@@ -81,8 +81,8 @@ TEST_P(OptimizedExecutor, DecodeGraphShrinksAndAgrees) {
 }
 
 // A prompt's prefill (generate) asks for the last column's logits only: the final norm and the LM head run on
-// one row (LLaMA-family graphs: the last layer's queries, attention output, o_proj and MLP too), and everything
-// else (the cache's new keys/values) is unchanged.
+// one row (so do the last layer's queries, attention output projection and MLP), and everything else (the
+// cache's new keys/values) is unchanged.
 TEST_P(OptimizedExecutor, LastLogitsPrefillEqualsTheLastRow) {
   const std::string fam = GetParam();
   auto m = load_model(fixture_dir(fam));
@@ -99,12 +99,13 @@ TEST_P(OptimizedExecutor, LastLogitsPrefillEqualsTheLastRow) {
     if (name != "logits" && name != "hidden") {
       EXPECT_EQ(max_abs_diff(last.at(name), t), 0.0) << name;
     }
-  if (fam == "gpt2") return;
-  // The last layer's o_proj product has one row; every other layer's has four.
+  // The last layer's attention output projection has one row; every other layer's has four.
   const Graph& g = m->decode_executor(1, 4, 0, /*last_logits=*/true).graph();
-  const int64_t L = m->config().get_int("num_hidden_layers");
+  const bool gpt2 = fam == "gpt2";
+  const int64_t L = m->config().get_int(gpt2 ? "n_layer" : "num_hidden_layers");
   for (int64_t l = 0; l < L; ++l) {
-    const std::string w = "model.layers." + std::to_string(l) + ".self_attn.o_proj.weight";
+    const std::string w = gpt2 ? "transformer.h." + std::to_string(l) + ".attn.c_proj.weight"
+                               : "model.layers." + std::to_string(l) + ".self_attn.o_proj.weight";
     int found = 0;
     for (const Node& n : g.nodes())
       if (n.kind == OpKind::einsum && n.inputs.size() == 2 && g.info(n.inputs[1]).name == w) {
