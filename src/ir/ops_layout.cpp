@@ -52,7 +52,14 @@ OpDef make_reshape() {
     r.done();
     return Attrs(ra);
   };
-  d.view = [](const Attrs& a, const Tensor& in) { return in.reshape(get<ReshapeAttrs>(a).shape); };
+  d.view = [](const Attrs& a, const Tensor& in) {
+    if (in.is_contiguous() || in.numel() == 0) return in.reshape(get<ReshapeAttrs>(a).shape);
+    // Not viewable (e.g. heads merged back after attention): a copy, made by the threaded copy kernel
+    // rather than Tensor::reshape's single-threaded one.
+    Tensor c = Tensor::empty(in.shape(), in.dtype());
+    kernels::copy_into(in, c);
+    return c.reshape(get<ReshapeAttrs>(a).shape);
+  };
   return d;
 }
 
