@@ -3,7 +3,7 @@
 //   rows contiguous (col_stride == 1): dot products, 4 rows at a time sharing each load of x;
 //   columns contiguous (row_stride == 1): y[block] += x[p] * M[p, block] over p, the y block kept in L2 and
 //     4 rows of M at a time, so every row is read as a long contiguous run (no page-strided walks).
-// Products under gemv_parallel_work() multiply-adds run on one thread (256K with spinning OpenMP workers, 1M with
+// Products under gemv_parallel_work() multiply-adds run on one thread (64K with spinning OpenMP workers, 1M with
 // OMP_WAIT_POLICY=passive, where every fork wakes a sleeping thread; see there).
 #include <immintrin.h>
 
@@ -164,13 +164,15 @@ void axpy_cols(int64_t c0, int64_t c1, int64_t k, float alpha, const float* m, i
 
 double gemv_parallel_work() {
   // With spinning workers (libgomp's default, OMP_WAIT_POLICY=active) a fork/join costs about a microsecond and a
-  // split pays from ~256K multiply-adds: SmolLM2 decode, 2 threads (its layer products are 110K-885K), q8_0 with
-  // int8 activations 54 -> 62-66 tok/s, f32 21 -> 30; 64K gained no more and lost on the 130M model. With
-  // OMP_WAIT_POLICY=passive (tlt's default) every fork wakes a sleeping thread: 1M stays best there (SmolLM2
-  // q8_0 44 tok/s at 1M, 34 at 256K). Measured session 6, idle machine.
+  // split pays from ~64K multiply-adds: SmolLM2 decode, 2 threads (its layer products are 110K-885K). Session 6
+  // moved 1M -> 256K (q8_0 with int8 activations 54 -> 62-66 tok/s, f32 21 -> 30); session 8 found SmolLM2's
+  // 110K k/v products still on one thread (7% of the main thread's decode samples, the worker idle meanwhile)
+  // and moved to 64K: f32 +3% and q8_0 + int8 +8% (medians of interleaved rounds; the 130M model has no
+  // products in that range). With OMP_WAIT_POLICY=passive (tlt's default) every fork wakes a sleeping thread:
+  // 1M stays best there (SmolLM2 q8_0 44 tok/s at 1M, 34 at 256K).
   static const double w = [] {
     const char* p = std::getenv("OMP_WAIT_POLICY");
-    return p && strcasecmp(p, "passive") == 0 ? double(1 << 20) : double(1 << 18);
+    return p && strcasecmp(p, "passive") == 0 ? double(1 << 20) : double(1 << 16);
   }();
   return w;
 }
