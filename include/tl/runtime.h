@@ -63,8 +63,8 @@ class Executor {
   // As run(inputs), but each output named in `into` is written into the caller's tensor (any layout, e.g. a
   // slice of a KV cache; same shape and dtype) after the last node and left out of the result: one copy
   // instead of the copy out of the arena that returning a view output costs, then the caller's. An input may
-  // share that memory (nothing is written before every node has run; outputs are written in graph order). An unknown output name or a mis-typed
-  // tensor throws before anything runs.
+  // share that memory (nothing is written before every node has run; outputs are written in graph order).
+  // An unknown output name or a mis-typed tensor throws before anything runs.
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
                                     const std::map<std::string, Tensor>& into);
 

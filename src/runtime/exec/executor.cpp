@@ -34,6 +34,7 @@ struct Executor::Impl {
   // scan over all nodes per name (decode steps bind ~2 tensors per layer).
   std::unordered_map<std::string, size_t> source_nodes;
   std::vector<Tensor> ins;           // scratch for one node's operands, reused across nodes and runs
+  std::unordered_map<std::string, size_t> output_index;  // output name -> index in g.outputs() (run's `into`)
 
   void compile() {
     verify(g);
@@ -44,6 +45,7 @@ struct Executor::Impl {
     for (size_t v = 0; v < nv; ++v) root[v] = int(v);
     std::vector<bool> is_output(nv, false);
     for (const GraphOutput& o : g.outputs()) is_output[size_t(o.value.id)] = true;
+    for (size_t i = 0; i < g.outputs().size(); ++i) output_index.emplace(g.outputs()[i].name, i);
     for (const Node& n : g.nodes()) {
       const OpDef& d = op_def(n.kind);
       size_t o = size_t(n.output.id);
@@ -108,9 +110,8 @@ struct Executor::Impl {
   }
 
   const GraphOutput* find_output(const std::string& name) const {
-    for (const GraphOutput& o : g.outputs())
-      if (o.name == name) return &o;
-    return nullptr;
+    auto it = output_index.find(name);
+    return it == output_index.end() ? nullptr : &g.outputs()[it->second];
   }
 
   std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs,
