@@ -515,7 +515,9 @@ def driver(argv):
 
         def wf(wfmt):  # our flags and key suffix for a weight format ("q8_0+int8": with --int8-activations)
             base, int8 = wfmt.split("+")[0], wfmt.endswith("+int8")
-            flag = ([] if base == "f32" else ["--weight-format", base]) + (["--int8-activations"] if int8 else [])
+            # tlt bench defaults to int8 activations for q8_0/q4_0 (as tlt generate): the plain rows ask for f32.
+            flag = ([] if base == "f32" else ["--weight-format", base]) + \
+                (["--int8-activations"] if int8 else ["--f32-activations"] if base in ("q8_0", "q4_0") else [])
             return flag, ("" if wfmt == "f32" else "/" + wfmt)
 
         for wfmt in formats:

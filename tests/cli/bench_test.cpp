@@ -77,6 +77,22 @@ TEST(CliBench, DecodeJsonAndKvBytes) {
   }
 }
 
+// Prompt and decode report the activation precision of q8_0 / q4_0 decode products: int8 by default (as tlt
+// generate), f32 with --f32-activations.
+TEST(CliBench, ActivationPrecisionIsReported) {
+  const std::string tiny = std::string(TL_FIXTURE_DIR) + "/gguf_write/tiny_llama";
+  for (const char* what : {"prompt", "decode"}) {
+    const std::string cmd =
+        std::string("bench ") + what + " " + tiny + " --tokens 3 --reps 1 --json --weight-format q8_0";
+    auto d = run_tlt(cmd);
+    ASSERT_EQ(d.code, 0) << d.out;
+    EXPECT_EQ(json_of(d.out).as_object().at("activations").as_string(), "int8") << what;
+    auto f = run_tlt(cmd + " --f32-activations");
+    ASSERT_EQ(f.code, 0) << f.out;
+    EXPECT_EQ(json_of(f.out).as_object().at("activations").as_string(), "f32") << what;
+  }
+}
+
 TEST(CliBench, EmbedText) {
   auto r = run_tlt("bench embed " + kModels + "/bert --batch 2 --seq 5 --reps 1");
   ASSERT_EQ(r.code, 0) << r.out;

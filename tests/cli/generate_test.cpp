@@ -50,6 +50,36 @@ TEST(CliGenerate, GreedyIdsEqualTransformers) {
   }
 }
 
+// q8_0 / q4_0 weights decode with int8 activations by default (llama.cpp's arithmetic), as the explicit flag
+// does; --f32-activations keeps exact f32 products; giving both flags is an error. tiny_llama: d 64, FFN 96 (whole
+// q8_0 blocks, so its linear weights are stored q8_0); the f32 fixture above has d 48 (kept f32).
+TEST(CliGenerate, QuantizedWeightsDecodeWithInt8ActivationsByDefault) {
+  const std::string tiny = std::string(TL_FIXTURE_DIR) + "/gguf_write/tiny_llama";
+  const std::string base = "generate " + tiny + " --tokens 5,9,14,2,7 -n 6 --greedy --ignore-eos --print-ids";
+  for (const char* f : {"q8_0", "q4_0"}) {
+    const std::string q = base + " --weight-format " + f;
+    auto def = run_tlt(q);
+    auto i8 = run_tlt(q + " --int8-activations");
+    auto f32 = run_tlt(q + " --f32-activations");
+    ASSERT_EQ(def.code, 0) << def.out;
+    ASSERT_EQ(i8.code, 0) << i8.out;
+    ASSERT_EQ(f32.code, 0) << f32.out;
+    const std::string note = "int8 activations for q8_0/q4_0 decode products";
+    EXPECT_NE(def.out.find(note), std::string::npos) << def.out;
+    EXPECT_NE(i8.out.find(note), std::string::npos) << i8.out;
+    EXPECT_EQ(f32.out.find(note), std::string::npos) << f32.out;
+    EXPECT_EQ(json_line(def.out), json_line(i8.out)) << f;
+    EXPECT_FALSE(json_line(f32.out).empty()) << f32.out;
+  }
+  auto plain = run_tlt(base);  // f32 weights: nothing to say
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  EXPECT_EQ(plain.out.find("int8 activations"), std::string::npos) << plain.out;
+  auto both = run_tlt(base + " --weight-format q8_0 --int8-activations --f32-activations");
+  EXPECT_NE(both.code, 0);
+  EXPECT_NE(both.out.find("--int8-activations and --f32-activations: give at most one"), std::string::npos)
+      << both.out;
+}
+
 TEST(CliGenerate, StopsAtEosByDefaultAndPrintsIds) {
   // The fixture's greedy continuation holds eos (2) as its 10th token.
   auto r = run_tlt("generate " + kLlama + " --tokens " + kPrompt + " -n 32 --print-ids");

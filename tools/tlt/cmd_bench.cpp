@@ -32,6 +32,7 @@
 #include "tl/models/generate.h"
 #include "tl/nn/presets.h"
 #include "tl/passes.h"
+#include "tl/quant.h"
 #include "tl/runtime.h"
 #include "tl/threading.h"
 
@@ -157,7 +158,7 @@ std::unique_ptr<tl::models::Model> load_lm(const Args& a, const char* what) {
   if (a.positional().size() != 2)
     TL_THROW(tl::ValueError, "tlt bench ", what, ": expected one MODEL directory, got ", a.positional().size() - 1,
              " positional arguments");
-  return tl::models::load_model(a.positional()[1], weight_load_options(a));
+  return tl::models::load_model(a.positional()[1], weight_load_options(a, /*int8_by_default=*/true));
 }
 
 void bench_prompt(const Args& a, Report& r, int reps) {
@@ -363,10 +364,11 @@ int cmd_bench(int argc, char** argv) {
   if (pos.size() > 1) r.str("model", pos[1]);
   r.integer("threads", tl::num_threads());
   r.integer("reps", reps);
-  if (what == "prompt") {
-    bench_prompt(args, r, reps);
-  } else if (what == "decode") {
-    bench_decode(args, r, reps);
+  if (what == "prompt" || what == "decode") {
+    if (what == "prompt") bench_prompt(args, r, reps);
+    else bench_decode(args, r, reps);
+    // q8_0 / q4_0 decode products (<= 4 rows): int8 by default, as tlt generate (--f32-activations: f32).
+    r.str("activations", tl::activation_precision() == tl::ActivationPrecision::int8 ? "int8" : "f32");
   } else if (what == "embed") {
     bench_embed(args, r, reps);
   } else if (what == "graph") {

@@ -16,12 +16,13 @@
 #include "args.h"
 #include "commands.h"
 #include "weight_flags.h"
-#include "tl/error.h"
-#include "tl/models.h"
 #include "tl/chat_template.h"
+#include "tl/error.h"
 #include "tl/io/gguf.h"
+#include "tl/models.h"
 #include "tl/models/generate.h"
 #include "tl/models/gguf_model.h"
+#include "tl/quant.h"
 #include "tl/tokenizer.h"
 
 namespace tlt {
@@ -208,7 +209,7 @@ int cmd_generate(int argc, char** argv) {
   if (order.empty()) TL_THROW(tl::ValueError, "give a prompt: --tokens 1,2,3 or --prompt \"text\"");
 
   const auto t_load = std::chrono::steady_clock::now();
-  auto m = tl::models::load_model(dir.string(), weight_load_options(args));
+  auto m = tl::models::load_model(dir.string(), weight_load_options(args, /*int8_by_default=*/true));
   std::fprintf(stderr, "[generate] loaded %s (%s, %.1fM parameters) in %.2f s\n", dir.string().c_str(),
                m->family().c_str(), double(m->parameter_count()) / 1e6,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count());
@@ -254,6 +255,11 @@ int cmd_generate(int argc, char** argv) {
   if (!c.greedy)
     std::fprintf(stderr, " (temperature %g, top-k %d, top-p %g, min-p %g, seed %llu)", c.temperature, c.top_k,
                  c.top_p, c.min_p, (unsigned long long)c.seed);
+  bool int8_formats = false;  // q8_0 / q4_0 weights: the formats int8 activations apply to
+  for (const auto* fm : {&m->weight_formats(), &m->linear_copy_formats()})
+    for (const auto& [name, f] : *fm) int8_formats |= f == tl::WeightFormat::q8_0 || f == tl::WeightFormat::q4_0;
+  if (int8_formats && tl::activation_precision() == tl::ActivationPrecision::int8)
+    std::fprintf(stderr, ", int8 activations for q8_0/q4_0 decode products (--f32-activations: exact f32)");
   std::fprintf(stderr, "\n");
 
   // Streaming: text pieces as they complete, or ids as they arrive when there is no tokenizer.

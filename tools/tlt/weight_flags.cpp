@@ -19,7 +19,12 @@ std::vector<FlagSpec> weight_flag_specs() {
       {{"--int8-activations"},
        false,
        "decode with q8_0 / q4_0 weights: round the activations to int8 blocks and use integer dot products "
-       "(llama.cpp's arithmetic; faster, slightly less accurate; docs/quantization.md)"},
+       "(llama.cpp's arithmetic; faster, slightly less accurate; docs/quantization.md); the default of tlt "
+       "generate and tlt bench"},
+      {{"--f32-activations"},
+       false,
+       "decode with q8_0 / q4_0 weights in f32 activations (exact f32 dot products; the default of tlt forward, "
+       "graph and perplexity)"},
   };
 }
 
@@ -32,10 +37,13 @@ std::vector<FlagSpec> with_weight_flags(std::vector<FlagSpec> base) {
   return base;
 }
 
-tl::models::LoadOptions weight_load_options(const Args& a) {
+tl::models::LoadOptions weight_load_options(const Args& a, bool int8_by_default) {
   tl::models::LoadOptions o;
   o.keep_quantized = a.has("keep-quantized");
-  if (a.has("int8-activations")) tl::set_activation_precision(tl::ActivationPrecision::int8);  // process-wide
+  if (a.has("int8-activations") && a.has("f32-activations"))
+    TL_THROW(tl::ValueError, "--int8-activations and --f32-activations: give at most one");
+  const bool int8 = a.has("int8-activations") || (int8_by_default && !a.has("f32-activations"));
+  tl::set_activation_precision(int8 ? tl::ActivationPrecision::int8 : tl::ActivationPrecision::f32);  // process-wide
   if (auto f = a.get("weight-format")) {
     try {
       o.weight_format = tl::weight_format_from_name(*f);
