@@ -222,6 +222,14 @@ void run_recompute(Model& m, const std::vector<std::vector<int64_t>>& prompts, c
   }
 }
 
+// Per layer, the step graph's output names for its new keys and values ("<prefix>.key_new" / ".value_new"),
+// made once per generation rather than per step.
+std::vector<std::pair<std::string, std::string>> kv_new_names(const Model::KvSpec& spec) {
+  std::vector<std::pair<std::string, std::string>> names;
+  for (const std::string& p : spec.prefixes) names.emplace_back(p + ".key_new", p + ".value_new");
+  return names;
+}
+
 // The cache for the batched path: per layer [b, hkv, slots, hd] buffers; slot j holds column slot_col[j]
 // (-1: empty). Without a window slots are columns; with one the cache is a ring of `window` slots.
 struct SlotCache {
@@ -312,20 +320,22 @@ void run_cached(Model& m, const std::vector<std::vector<int64_t>>& prompts, cons
   };
   // Runs a step for columns col0..col0+n and stores its new keys/values in their slots: written by the
   // executor straight into the cache when the slots are consecutive (always, unless a ring wraps).
+  const auto names = kv_new_names(spec);
   auto run_step = [&](Executor& ex, const std::map<std::string, Tensor>& in, int64_t col0, int64_t n) {
     const int64_t hd = spec.head_dim, S = cache.slots;
     const bool direct = n <= S && col0 % S + n <= S;
     std::map<std::string, Tensor> into;
     for (int64_t l = 0; l < nl && direct; ++l) {
       const int64_t s0 = col0 % S;
-      into[spec.prefixes[size_t(l)] + ".key_new"] = cache.k[size_t(l)].slice(2, s0, s0 + n);    // [b, hkv, n, hd]
-      into[spec.prefixes[size_t(l)] + ".value_new"] = cache.v[size_t(l)].slice(2, s0, s0 + n);  // [b, hkv, n, hd]
+      into[names[size_t(l)].first] = cache.k[size_t(l)].slice(2, s0, s0 + n);   // [b, hkv, n, hd]
+      into[names[size_t(l)].second] = cache.v[size_t(l)].slice(2, s0, s0 + n);  // [b, hkv, n, hd]
     }
     std::map<std::string, Tensor> out = ex.run(in, into);
     for (int64_t l = 0; l < nl && !direct; ++l)
-      for (const auto& [name, buf] : {std::pair<const char*, Tensor*>{".key_new", &cache.k[size_t(l)]},
-                                      {".value_new", &cache.v[size_t(l)]}}) {
-        const Tensor src = out.at(spec.prefixes[size_t(l)] + name).contiguous();  // [b, hkv, n, hd]
+      for (const auto& [name, buf] :
+           {std::pair<const std::string*, Tensor*>{&names[size_t(l)].first, &cache.k[size_t(l)]},
+            {&names[size_t(l)].second, &cache.v[size_t(l)]}}) {
+        const Tensor src = out.at(*name).contiguous();  // [b, hkv, n, hd]
         const float* s = src.data<float>();
         float* d = buf->data<float>();
         for (int64_t i = std::max<int64_t>(0, n - S); i < n; ++i) {  // a ring keeps only the last S columns
@@ -402,6 +412,7 @@ void run_encoder_decoder(Model& m, const std::vector<std::vector<int64_t>>& prom
     v.push_back(Tensor::zeros({1, spec.kv_heads, cap, spec.head_dim}));  // [1, h, cap, hd]
   }
   st.capacity = cap;
+  const auto names = kv_new_names(spec);
   for (size_t r = 0; r < prompts.size(); ++r) {
     const int64_t s = int64_t(prompts[r].size());
     auto t0 = clock::now();
@@ -422,8 +433,8 @@ void run_encoder_decoder(Model& m, const std::vector<std::vector<int64_t>>& prom
       }
       std::map<std::string, Tensor> into;  // the step's keys/values go straight into slot `past`
       for (int64_t l = 0; l < nl; ++l) {
-        into[spec.prefixes[size_t(l)] + ".key_new"] = k[size_t(l)].slice(2, past, past + 1);    // [1, h, 1, hd]
-        into[spec.prefixes[size_t(l)] + ".value_new"] = v[size_t(l)].slice(2, past, past + 1);  // [1, h, 1, hd]
+        into[names[size_t(l)].first] = k[size_t(l)].slice(2, past, past + 1);   // [1, h, 1, hd]
+        into[names[size_t(l)].second] = v[size_t(l)].slice(2, past, past + 1);  // [1, h, 1, hd]
       }
       const auto out = m.compiled("t5step:" + std::to_string(s) + ":" + std::to_string(past), [&] {
                           return m.build_decoder_step_graph(1, s, 1, past);

@@ -160,7 +160,7 @@ Graph llama_graph(const LlamaParams& p, const Batch& b, const MlpBuilder& mlp, i
     h = nn::norm(g, x, l + ".post_attention_layernorm", rms);  // [b, s | 1, d]
     x = g.add(x, mlp(g, h, l));                                // [b, s | 1, d]
   }
-  if (last_logits && seq > 1 && !last_only) x = g.slice(x, 1, seq - 1, seq);  // [b, 1, d]
+  if (last_logits && seq > 1 && !last_only) x = last_col(x, 1);  // [b, 1, d]
   Value hidden = nn::norm(g, x, "model.norm", rms);                       // [b, s | 1, d]
   Value head = p.tied ? embed : g.param("lm_head.weight", {p.vocab, d});  // [vocab, d]
   Value logits = nn::linear_with(g, hidden, head);                        // [b, s, vocab]
