@@ -53,8 +53,9 @@ enum class OpKind : uint8_t {
   moe,
   linear,
   rope,
+  linear_group,
 };
-inline constexpr int kNumOpKinds = int(OpKind::rope) + 1;
+inline constexpr int kNumOpKinds = int(OpKind::linear_group) + 1;
 
 struct InputAttrs {
   bool operator==(const InputAttrs&) const = default;
@@ -157,6 +158,8 @@ struct MoeAttrs {
 // Typed linear layer (src/ir/ops_linear.cpp): inputs x [..., k] f32, w stored in `format` (f32/f16/bf16
 // [n, k], block formats u8 [n, weight_row_bytes(format, k)]; include/tl/quant.h), optional bias [n];
 // output [..., n] f32 = x W^T (+ bias). Made by the weight_formats pass from "...i,oi->...o" einsums.
+// linear_group (src/ir/ops_linear_group.cpp) shares these attributes: inputs x, w_0, w_1, ... (no bias), all
+// in `format`; output [..., n_0 + n_1 + ...], the weights' outputs side by side (made by the linear_group pass).
 struct LinearAttrs {
   WeightFormat format = WeightFormat::f32;
   int64_t in_features = 0;  // k (block formats cannot recover it from the stored row width alone)
@@ -230,6 +233,8 @@ class Graph {
                               const std::string& name = "");
   // y [..., n] = x [..., k] W^T (+ bias [n]), W stored in `format` (LinearAttrs; defined in ops_linear.cpp).
   Value linear(Value x, Value w, std::optional<Value> bias, WeightFormat format, const std::string& name = "");
+  // y [..., n_0 + n_1 + ...] = x [..., k] [W_0; W_1; ...]^T, each W_i in `format` (ops_linear_group.cpp).
+  Value linear_group(Value x, const std::vector<Value>& ws, WeightFormat format, const std::string& name = "");
   // Rotary embedding of x [..., s, hd] by cos/sin tables [..., s, half] (RopeAttrs; defined in ops_rope.cpp).
   Value rope(Value x, Value cos, Value sin, bool interleaved, const std::string& name = "");
   // Generic form used by all of the above: checks arity and infers the type.

@@ -214,13 +214,25 @@ Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bia
 // Checks dtypes and shapes (ShapeError / ValueError naming the input, the format, the expected and the actual)
 // and returns the output shape [..., n].
 Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w, const Shape* bias,
-                   DType bias_dtype, WeightFormat format, int64_t in_features, const char* op = "linear");
+                   DType bias_dtype, WeightFormat format, int64_t in_features, const char* op = "linear",
+                   int w_input = 1);
+// Grouped linear layer: y [..., n_0 + n_1 + ...] = x [..., k] . [W_0; W_1; ...]^T, every W_i stored in `format`
+// as for linear_into, kept as separate tensors (a fused q/k/v or gate/up projection). Runs tl::qgemm_group:
+// each output column equals linear_into's for its weight bit for bit.
+void linear_group_into(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features,
+                       const Tensor& out);
+Tensor linear_group(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features);
+// Checks x and every weight as linear_shape does (weight i is input i + 1) and returns [..., sum of n_i].
+Shape linear_group_shape(DType x_dtype, const Shape& x, std::span<const DType> w_dtypes, std::span<const Shape> ws,
+                         WeightFormat format, int64_t in_features, const char* op = "linear_group");
 }  // namespace tl::kernels
 
 namespace tl::ref {
 // The linear layer through tl::qgemm_naive (W dequantised row by row, products summed in double).
 Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
               int64_t in_features);
+// The grouped layer as ref::linear per weight, concatenated on the last axis.
+Tensor linear_group(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features);
 }  // namespace tl::ref
 
 namespace tl::kernels {

@@ -48,16 +48,20 @@ bool split_einsums(Graph& g, const PassOptions& opt = {});
 // act(add(x, b)) with b [last] -> bias_act; softmax(mul(x, scalar constant) [, mask]) over the last axis ->
 // scaled_masked_softmax (only where the add / mul result has no other use).
 bool elementwise_fusion(Graph& g, const PassOptions& opt = {});
+// Bias-free products of one decode-sized input (at most 4 rows) by several weights of one format -- `linear`
+// ops, or f32 einsums "P i,o i->P o" with param weights -- become one linear_group node whose output the old
+// values slice (q/k/v, gate/up: one parallel region instead of one per weight; see src/passes/linear_group.cpp).
+bool group_linears(Graph& g, const PassOptions& opt = {});
 
 // ---- Pipeline ---------------------------------------------------------------------------------------------
 enum class OptLevel : uint8_t {
   none,   // no passes
   basic,  // dce, cse, constant folding, algebraic simplification, cse, dce
-  full,   // basic + einsum chain merging (+ splitting when opt.split_einsums), fusion, cse, dce
+  full,   // basic + einsum chain merging (+ splitting when opt.split_einsums), fusion, linear grouping, cse, dce
 };
 
 struct Pass {
-  std::string name;  // "dce", "cse", "fold", "simplify", "einsum_merge", "einsum_split", "fusion"
+  std::string name;  // "dce", "cse", "fold", "simplify", "einsum_merge", "einsum_split", "fusion", "linear_group"
   std::function<bool(Graph&, const PassOptions&)> run;
 };
 

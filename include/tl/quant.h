@@ -70,6 +70,17 @@ int64_t check_weight_storage(const Tensor& q, WeightFormat f, int64_t k, const s
 // docs/quantization.md). Throws ValueError for bad sizes / leading dimensions / null pointers.
 void qgemm(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f, float* y,
            int64_t ldy, bool accumulate = false);
+// Several weights of one format applied to the same x, their outputs side by side as if the weights were
+// stacked: y[:, off_i : off_i + n_i] = x[m, k] . W_i[n_i, k]^T with off_i = n_0 + ... + n_{i-1} (a fused q/k/v
+// or gate/up projection whose weights stay separate tensors). Each output equals qgemm's for that weight bit for
+// bit (the same row kernels run on the same rows); for m <= 4 (decode) the rows of all the weights share one
+// parallel region, so the group pays one fork/join and one unbalanced tail instead of one per weight.
+struct QWeightRef {
+  const void* w = nullptr;  // [n, weight_row_bytes(f, k)] bytes (f32/f16/bf16: [n, k] elements)
+  int64_t n = 0;
+};
+void qgemm_group(int64_t m, int64_t k, const float* x, int64_t ldx, const QWeightRef* ws, int64_t count,
+                 WeightFormat f, float* y, int64_t ldy);
 // Activations of the decode path. f32 (default): as above. int8: qgemm with m <= kInt8MaxRows and q8_0 / q4_0
 // weights rounds each row of x to blocks of 32 (scale d_x = max|x| / 127, integers round-half-even, llama.cpp's
 // q8_0 activations with an f32 scale) and sums exact integer block dots scaled by d_w * d_x: faster (AVX2

@@ -5,7 +5,7 @@
 
 namespace tl {
 
-int num_threads();
+int num_threads();  // 1 inside an active parallel region (nested regions would run serially)
 void set_num_threads(int n);  // n >= 1; throws ValueError otherwise
 
 // Splits [0, n) into chunks of at least `grain` and calls f(begin, end) on each, in parallel when worthwhile.

@@ -15,6 +15,9 @@ std::atomic<int> g_threads{0};
 }  // namespace
 
 int num_threads() {
+  // Inside an active parallel region (a kernel splitting work of its own, e.g. tl::qgemm_group) a nested region
+  // would be serialised by OpenMP anyway: say 1, so kernels called there skip forking and run inline.
+  if (omp_in_parallel()) return 1;
   int n = g_threads.load(std::memory_order_relaxed);
   if (n == 0) {
     n = omp_get_max_threads();

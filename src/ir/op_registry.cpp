@@ -10,6 +10,7 @@ const OpDef& attention_op();  // src/ir/ops_attention.cpp
 const OpDef& moe_op();        // src/ir/ops_moe.cpp
 const OpDef& linear_op();     // src/ir/ops_linear.cpp
 const OpDef& rope_op();       // src/ir/ops_rope.cpp
+const OpDef& linear_group_op();  // src/ir/ops_linear_group.cpp
 }  // namespace ir
 
 namespace {
@@ -23,7 +24,8 @@ const std::array<const OpDef*, kNumOpKinds>& table() {
                            &ir::layer_norm_op(), &ir::rms_norm_op(), &ir::reshape_op(), &ir::transpose_op(),
                            &ir::concat_op(), &ir::slice_op(), &ir::gather_op(), &ir::repeat_op(),
                            &ir::bias_act_op(), &ir::scaled_masked_softmax_op(),
-                           &ir::attention_op(), &ir::moe_op(), &ir::linear_op(), &ir::rope_op()}) {
+                           &ir::attention_op(), &ir::moe_op(), &ir::linear_op(), &ir::rope_op(),
+                           &ir::linear_group_op()}) {
       TL_CHECK(t[size_t(d->kind)] == nullptr, "op kind registered twice: ", d->family);
       TL_CHECK(d->attrs_for_name(d->family) ? d->attrs_for_name(d->family)->index() == d->attrs_index : true,
                "attribute struct of ", d->family);

@@ -147,4 +147,8 @@ const OpDef& repeat_op();
 const OpDef& bias_act_op();
 const OpDef& scaled_masked_softmax_op();
 
+// LinearAttrs in the text/JSON forms ({"format", "in"}), shared by linear and linear_group (ops_linear.cpp).
+json::Object linear_attrs_to_json(const Attrs& a);
+Attrs linear_attrs_from_json(const json::Object& o, const char* op);
+
 }  // namespace tl::ir

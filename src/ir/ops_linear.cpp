@@ -23,6 +23,28 @@ Value Graph::linear(Value x, Value w, std::optional<Value> bias, WeightFormat fo
 
 namespace tl::ir {
 
+json::Object linear_attrs_to_json(const Attrs& attrs) {
+  const LinearAttrs& a = get<LinearAttrs>(attrs);
+  json::Object o;
+  o.insert("format", json::Value(std::string(weight_format_name(a.format))));
+  o.insert("in", json::Value(a.in_features));
+  return o;
+}
+
+Attrs linear_attrs_from_json(const json::Object& o, const char* op) {
+  AttrReader r(o, op);
+  LinearAttrs a;
+  const std::string& f = r.str("format");
+  try {
+    a.format = weight_format_from_name(f);
+  } catch (const ValueError& e) {
+    TL_THROW(ValueError, "[", op, "] attribute 'format': ", e.what());
+  }
+  a.in_features = r.i64("in");
+  r.done();
+  return Attrs(a);
+}
+
 namespace {
 
 OpDef make_linear() {
@@ -45,26 +67,8 @@ OpDef make_linear() {
                                                        has_bias ? in[2].dtype : DType::f32, a.format,
                                                        a.in_features)};
   };
-  d.attrs_to_json = [](const Attrs& attrs) {
-    const LinearAttrs& a = get<LinearAttrs>(attrs);
-    json::Object o;
-    o.insert("format", json::Value(std::string(weight_format_name(a.format))));
-    o.insert("in", json::Value(a.in_features));
-    return o;
-  };
-  d.attrs_from_json = [](Attrs, const json::Object& o, const ValueType&) {
-    AttrReader r(o, "linear");
-    LinearAttrs a;
-    const std::string& f = r.str("format");
-    try {
-      a.format = weight_format_from_name(f);
-    } catch (const ValueError& e) {
-      TL_THROW(ValueError, "[linear] attribute 'format': ", e.what());
-    }
-    a.in_features = r.i64("in");
-    r.done();
-    return Attrs(a);
-  };
+  d.attrs_to_json = linear_attrs_to_json;
+  d.attrs_from_json = [](Attrs, const json::Object& o, const ValueType&) { return linear_attrs_from_json(o, "linear"); };
   d.kernel = [](const Attrs& attrs, std::span<const Tensor> in, const Tensor& out) {
     const LinearAttrs& a = get<LinearAttrs>(attrs);
     kernels::linear_into(in[0], in[1], in.size() > 2 ? std::optional<Tensor>(in[2]) : std::nullopt, a.format,

@@ -1,5 +1,7 @@
 #include "einsum_util.h"
 
+#include <cctype>
+
 #include "tl/einsum.h"
 
 namespace tl::passes_detail {
@@ -45,6 +47,27 @@ bool all_float_inputs(const Draft& d, const Node& n) {
     if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return false;
   }
   return true;
+}
+
+LinearForm linear_form(const std::string& spec) {
+  LinearForm f;
+  const auto arrow = spec.find("->");
+  if (arrow == std::string::npos || spec.find(' ') != std::string::npos) return f;
+  const std::string lhs = spec.substr(0, arrow), out = spec.substr(arrow + 2);
+  const auto comma = lhs.find(',');
+  if (comma == std::string::npos || lhs.find(',', comma + 1) != std::string::npos) return f;
+  const std::string a = lhs.substr(0, comma), b = lhs.substr(comma + 1);
+  auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
+  if (a.empty() || b.size() != 2 || !letter(b[0]) || !letter(b[1]) || b[0] == b[1]) return f;
+  const char c = a.back();
+  if (!letter(c) || b.find(c) == std::string::npos) return f;
+  const char o = b[0] == c ? b[1] : b[0];
+  const std::string prefix = a.substr(0, a.size() - 1);
+  if (prefix.find(c) != std::string::npos || prefix.find(o) != std::string::npos) return f;
+  if (out != prefix + o) return f;
+  f.ok = true;
+  f.transposed = b[0] == c;
+  return f;
 }
 
 }  // namespace tl::passes_detail

@@ -21,4 +21,12 @@ std::string join_terms(const EinsumTerms& t);
 // (integer and bool einsums have their own result dtypes and are left alone).
 bool all_float_inputs(const Draft& d, const Node& n);
 
+// Whether einsum `spec` is a linear layer x [..., k] . W with W its second operand: "P i,o i->P o" ([n, k]) or,
+// transposed, "P i,i o->P o" ([k, n]); P is any run of labels or "..." (weight_formats and linear_group).
+struct LinearForm {
+  bool ok = false;
+  bool transposed = false;
+};
+LinearForm linear_form(const std::string& spec);
+
 }  // namespace tl::passes_detail

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "draft.h"
+#include "einsum_util.h"
 #include "tl/error.h"
 #include "tl/ops.h"
 #include "tl/passes.h"
@@ -18,34 +19,8 @@ namespace tl {
 namespace {
 
 using passes_detail::Draft;
-
-struct LinearForm {
-  bool ok = false;
-  bool transposed = false;
-};
-
-// Whether einsum `spec` is a linear layer x [..., k] . W with W its second operand ([n, k], or [k, n] when
-// transposed).
-LinearForm linear_form(const std::string& spec) {
-  LinearForm f;
-  const auto arrow = spec.find("->");
-  if (arrow == std::string::npos || spec.find(' ') != std::string::npos) return f;
-  const std::string lhs = spec.substr(0, arrow), out = spec.substr(arrow + 2);
-  const auto comma = lhs.find(',');
-  if (comma == std::string::npos || lhs.find(',', comma + 1) != std::string::npos) return f;
-  const std::string a = lhs.substr(0, comma), b = lhs.substr(comma + 1);
-  auto letter = [](char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; };
-  if (a.empty() || b.size() != 2 || !letter(b[0]) || !letter(b[1]) || b[0] == b[1]) return f;
-  const char c = a.back();
-  if (!letter(c) || b.find(c) == std::string::npos) return f;
-  const char o = b[0] == c ? b[1] : b[0];
-  const std::string prefix = a.substr(0, a.size() - 1);
-  if (prefix.find(c) != std::string::npos || prefix.find(o) != std::string::npos) return f;
-  if (out != prefix + o) return f;
-  f.ok = true;
-  f.transposed = b[0] == c;
-  return f;
-}
+using passes_detail::linear_form;
+using passes_detail::LinearForm;
 
 // The linear form of node n if it is one with a 2-D weight param as its second operand, else !ok.
 LinearForm node_linear_form(const Draft& d, const std::vector<int>& prod, const Node& n) {

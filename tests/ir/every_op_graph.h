@@ -121,6 +121,8 @@ inline Graph every_op_graph() {
     extra.push_back(g.add_op(OpKind::moe, MoeAttrs{mp}, {x, router, w1, w}, "fmoe"));  // [2, 3, 4]
     // Typed linear (src/ir/ops_linear.cpp): an f32 weight [5, 4] (the other formats: tests/ir/linear_op_test.cpp).
     extra.push_back(g.linear(x, w1, std::nullopt, WeightFormat::f32, "flin"));  // [2, 3, 5]
+    // Grouped linear (src/ir/ops_linear_group.cpp): two [5, 4] weights side by side.
+    extra.push_back(g.linear_group(x, {w1, w1}, WeightFormat::f32, "flin_group"));  // [2, 3, 10]
   }
   // Rotary embedding (src/ir/ops_rope.cpp): x [2, 3, 4] by tables [3, 1] (half = 1: dims 0 and 1 rotate).
   {

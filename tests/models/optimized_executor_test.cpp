@@ -57,7 +57,8 @@ std::map<std::string, Tensor> four_token_inputs(Model& m, const std::string& fam
   return in;
 }
 
-// The decode graph as generation compiles it: the optimiser removes the per-layer duplicates (fewer nodes),
+// The decode graph as generation compiles it: the optimiser removes the per-layer duplicates (fewer nodes but
+// the linear groups),
 // and one step run through Model::decode_executor equals the unoptimised graph's step.
 TEST_P(OptimizedExecutor, DecodeGraphShrinksAndAgrees) {
   const std::string fam = GetParam();
@@ -66,7 +67,9 @@ TEST_P(OptimizedExecutor, DecodeGraphShrinksAndAgrees) {
   Graph g = m->build_decode_graph(1, 4, 0);
   const size_t before = g.nodes().size();
   optimize(g, OptLevel::full);
-  EXPECT_LE(g.nodes().size(), before);
+  size_t groups = 0;  // linear_group adds one node per group (its members become slices of it)
+  for (const Node& n : g.nodes()) groups += n.kind == OpKind::linear_group;
+  EXPECT_LE(g.nodes().size() - groups, before);
 
   const Graph raw = m->build_decode_graph(1, 4, 0);
   Executor ex(raw);
@@ -114,6 +117,35 @@ TEST_P(OptimizedExecutor, LastLogitsPrefillEqualsTheLastRow) {
       }
     EXPECT_EQ(found, 1) << w;
   }
+}
+
+// A decode step's graph reads each layer's q/k/v weights (and LLaMA/Mistral's gate/up) in one linear_group
+// (src/passes/linear_group.cpp); DecodeGraphShrinksAndAgrees above checks a grouped 4-token step against the
+// unoptimised graph, and the generation tests check the 1-token steps against transformers.
+TEST_P(OptimizedExecutor, DecodeStepGroupsTheProjections) {
+  const std::string fam = GetParam();
+  auto m = load_model(fixture_dir(fam));
+  if (!m->has_kv_cache()) GTEST_SKIP() << fam << " has no KV-cache decoding";
+  const Graph& g = m->decode_executor(1, 1, 4).graph();
+  const int64_t L = m->config().get_int(fam == "gpt2" ? "n_layer" : "num_hidden_layers");
+  int qkv = 0, gate_up = 0, other = 0;
+  for (const Node& n : g.nodes()) {
+    if (n.kind != OpKind::linear_group) continue;
+    std::string names;
+    for (size_t i = 1; i < n.inputs.size(); ++i) names += g.info(n.inputs[i]).name + " ";
+    if (names.find("q_proj") != std::string::npos && names.find("k_proj") != std::string::npos &&
+        names.find("v_proj") != std::string::npos && n.inputs.size() == 4)
+      ++qkv;
+    else if (names.find("gate_proj") != std::string::npos && names.find("up_proj") != std::string::npos &&
+             n.inputs.size() == 3)
+      ++gate_up;
+    else
+      ++other;
+  }
+  // GPT-2 stores q/k/v as one Conv1D weight (nothing to group); Mixtral's experts run in the moe op.
+  EXPECT_EQ(qkv, fam == "gpt2" ? 0 : L);
+  EXPECT_EQ(gate_up, fam == "llama" || fam == "mistral" ? L : 0);
+  EXPECT_EQ(other, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, OptimizedExecutor, ::testing::Values("llama", "mistral", "mixtral", "gpt2"),

@@ -3,6 +3,7 @@
 // the bias added row by row. Nothing is converted ahead of time, so a q4_0 weight costs its 4.5 bits per
 // element in memory for the whole run.
 #include <algorithm>
+#include <vector>
 
 #include "runtime/cpu/kernels/common.h"
 #include "tl/error.h"
@@ -14,7 +15,7 @@ namespace tl::kernels {
 using namespace detail;
 
 Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w, const Shape* bias,
-                   DType bias_dtype, WeightFormat format, int64_t in_features, const char* op) {
+                   DType bias_dtype, WeightFormat format, int64_t in_features, const char* op, int w_input) {
   const char* fname = weight_format_name(format);
   if (x_dtype != DType::f32)
     TL_THROW(ValueError, "[", op, "] input 0 (x) has dtype ", dtype_name(x_dtype), ", expected f32");
@@ -27,7 +28,7 @@ Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w,
              " (attribute 'in')");
   const DType want = weight_storage_dtype(format);
   if (w_dtype != want)
-    TL_THROW(ValueError, "[", op, "] input 1 (weight) has dtype ", dtype_name(w_dtype), ", expected ",
+    TL_THROW(ValueError, "[", op, "] input ", w_input, " (weight) has dtype ", dtype_name(w_dtype), ", expected ",
              dtype_name(want), " (the storage of format ", fname, ")");
   int64_t row = 0;
   try {
@@ -38,7 +39,7 @@ Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w,
   }
   const int64_t cols = want == DType::u8 ? row : k;
   if (w.size() != 2 || w[1] != cols)
-    TL_THROW(ShapeError, "[", op, "] input 1 (weight, format ", fname, ") has shape ", shape_str(w),
+    TL_THROW(ShapeError, "[", op, "] input ", w_input, " (weight, format ", fname, ") has shape ", shape_str(w),
              ", expected [n, ", cols, "]",
              want == DType::u8 ? " (weight_row_bytes(" + std::string(fname) + ", " + std::to_string(k) + "))" : "");
   const int64_t n = w[0];
@@ -92,6 +93,60 @@ Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bia
                                           bias ? bias->dtype() : DType::f32, format, in_features),
                              DType::f32);
   linear_into(x, w, bias, format, in_features, out);
+  return out;
+}
+
+Shape linear_group_shape(DType x_dtype, const Shape& x, std::span<const DType> w_dtypes, std::span<const Shape> ws,
+                         WeightFormat format, int64_t in_features, const char* op) {
+  TL_CHECK(w_dtypes.size() == ws.size(), "linear_group_shape: ", w_dtypes.size(), " dtypes for ", ws.size(),
+           " weights");
+  if (ws.empty()) TL_THROW(ValueError, "[", op, "] needs at least one weight (inputs: x, w_0, w_1, ...)");
+  Shape out;
+  int64_t n = 0;
+  for (size_t i = 0; i < ws.size(); ++i) {
+    out = linear_shape(x_dtype, x, w_dtypes[i], ws[i], nullptr, DType::f32, format, in_features, op, int(i) + 1);
+    n += ws[i][0];
+  }
+  out.back() = n;
+  return out;
+}
+
+void linear_group_into(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features,
+                       const Tensor& out) {
+  check_defined("linear_group", "x", x);
+  std::vector<DType> dts;
+  std::vector<Shape> shapes;
+  for (const Tensor& w : ws) {
+    check_defined("linear_group", "weight", w);
+    dts.push_back(w.dtype());
+    shapes.push_back(w.shape());
+  }
+  check_out("linear_group", out, linear_group_shape(x.dtype(), x.shape(), dts, shapes, format, in_features),
+            DType::f32);
+  const int64_t k = in_features, m = x.numel() / std::max<int64_t>(k, 1);
+  const Tensor xc = x.contiguous();  // [m, k]
+  std::vector<Tensor> wc;            // each [n_i, k] or [n_i, row bytes]
+  std::vector<QWeightRef> refs;
+  for (const Tensor& w : ws) {
+    wc.push_back(w.contiguous());
+    refs.push_back({wc.back().raw_data(), w.size(0)});
+  }
+  const int64_t n = out.shape().back();
+  if (m == 0 || n == 0) return;
+  qgemm_group(m, k, xc.data<float>(), k, refs.data(), int64_t(refs.size()), format, out.data<float>(), n);
+}
+
+Tensor linear_group(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features) {
+  std::vector<DType> dts;
+  std::vector<Shape> shapes;
+  for (const Tensor& w : ws) {
+    check_defined("linear_group", "weight", w);
+    dts.push_back(w.dtype());
+    shapes.push_back(w.shape());
+  }
+  Tensor out =
+      Tensor::empty(linear_group_shape(x.dtype(), x.shape(), dts, shapes, format, in_features), DType::f32);
+  linear_group_into(x, ws, format, in_features, out);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "tl/error.h"
 #include "tl/kernels.h"
 
 namespace tl::ref {
@@ -26,6 +27,13 @@ Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bia
       for (int64_t j = 0; j < n; ++j) y[r * n + j] = float(double(y[r * n + j]) + b[size_t(j)]);
   }
   return out;
+}
+
+Tensor linear_group(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features) {
+  if (ws.empty()) TL_THROW(ValueError, "[ref::linear_group] needs at least one weight");
+  std::vector<Tensor> parts;
+  for (const Tensor& w : ws) parts.push_back(linear(x, w, std::nullopt, format, in_features));  // [..., n_i]
+  return kernels::concat(parts, int(parts[0].shape().size()) - 1);
 }
 
 }  // namespace tl::ref
