@@ -3,8 +3,8 @@
 // Decode (m <= 4) is memory-bound and its products are small: SmolLM2's 576-wide layers read 0.4-3.5 MB per
 // product, 7 products a layer. Run one at a time, each product forks the threads, splits its rows and waits for
 // the slower thread at its end; `perf` showed the second thread idle for a quarter of the f32 decode, about half
-// of it in those tails. Here the rows of all the weights form one list of 8-row units, cut into chunks that
-// the threads take dynamically inside one parallel region, so q/k/v (or gate/up) pay one fork and one tail.
+// of it in those tails. Here the rows of all the weights form one list of 8-row units, cut into one run per
+// thread inside one parallel region, so q/k/v (or gate/up) pay one fork and one tail.
 // Each piece of a chunk is a plain tl::qgemm on a row range; tl::num_threads() is 1 inside the region, so those
 // calls run inline and every output row is computed by the same kernel as an ungrouped qgemm would use.
 // Larger m (prefill) runs one qgemm per weight: the blocked GEMM already splits each product well.
@@ -21,11 +21,10 @@ namespace tl {
 
 namespace {
 
-// As the f32 GEMV (gemv.cpp): 8-row units (threads never share a 32-byte piece of y), 4 chunks per thread taken
-// dynamically, so a thread the scheduler parks delays only its current chunk. 16 / 8 and a static split measured
-// the same within this VM's noise (+-10%) on SmolLM2- and 130M-shaped products.
+// 8-row units (threads never share a 32-byte piece of y), one contiguous run of units per thread: each thread
+// streams one long stretch of the weights, as the int8 path splits (dynamic chunks cost quantised decode 5-15%
+// in session 8; f32 measured the same within noise).
 constexpr int64_t kUnitRows = 8;
-constexpr int64_t kChunksPerThread = 4;
 
 struct Piece {
   int64_t weight, r0, r1;  // rows [r0, r1) of weight `weight`
@@ -63,8 +62,8 @@ void qgemm_group(int64_t m, int64_t k, const float* x, int64_t ldx, const QWeigh
     offs[size_t(i) + 1] = offs[size_t(i)] + ws[i].n;
     for (int64_t r = 0; r < ws[i].n; r += kUnitRows) units.push_back({i, r, std::min(ws[i].n, r + kUnitRows)});
   }
-  const int64_t nu = int64_t(units.size()), chunks = std::min<int64_t>(nu, int64_t(nt) * kChunksPerThread);
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+  const int64_t nu = int64_t(units.size()), chunks = std::min<int64_t>(nu, nt);
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t u0 = nu * c / chunks, u1 = nu * (c + 1) / chunks;
     // Consecutive units of one weight are one call.
