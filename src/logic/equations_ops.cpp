@@ -44,6 +44,7 @@ const std::map<std::string, std::vector<std::string>>& required_attrs() {
       {"scaled_masked_softmax", {"scale"}},
       {"moe", {"top_k"}},
       {"linear", {"format", "in"}},
+      {"linear_group", {"format", "in"}},
   };
   return r;
 }

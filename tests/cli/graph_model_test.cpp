@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <map>
 #include <string>
@@ -208,6 +209,28 @@ TEST(GraphModelCli, DotTextAndErrors) {
   auto file = run_tlt("graph " + std::string(TL_SOURCE_DIR) + "/examples/mlp.tl --text --seq 3");
   EXPECT_EQ(file.code, 1);
   EXPECT_NE(file.out.find("not a directory"), std::string::npos) << file.out;
+}
+
+// An optimised one-token graph holds linear_group calls (q/k/v, gate/up; src/passes/linear_group.cpp): the .tl
+// program spells them out and runs to tlt forward's logits.
+TEST(GraphModelCli, OptimisedOneTokenProgramWithLinearGroupsRuns) {
+  const std::string dir = model_dir("llama");
+  const fs::path tmp = fs::temp_directory_path() / ("tlt_graph_group_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  auto rg = run_tlt("graph " + dir + " --tl --seq 1 --opt full -o " + (tmp / "m.tl").string());
+  ASSERT_EQ(rg.code, 0) << rg.out;
+  std::ifstream f(tmp / "m.tl");
+  const std::string prog((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(prog.find("linear_group("), std::string::npos) << prog.substr(0, 600);
+  write_npy((tmp / "ids.npy").string(), Tensor::from_vector<int64_t>({1, 1}, {5}));
+  auto rr = run_tlt("run " + (tmp / "m.tl").string() + " --weights " + dir + "/model.safetensors -i ids=" +
+                    (tmp / "ids.npy").string() + " -o logits=" + (tmp / "got.npy").string());
+  ASSERT_EQ(rr.code, 0) << rr.out;
+  auto rf = run_tlt("forward " + dir + " --tokens 5 -o " + (tmp / "want.npy").string());
+  ASSERT_EQ(rf.code, 0) << rf.out;
+  Diff d = diff(read_npy((tmp / "want.npy").string()), read_npy((tmp / "got.npy").string()));
+  EXPECT_LE(d.max_abs, 1e-5 * std::max(1.0, d.scale));  // the same bound as the families above
+  fs::remove_all(tmp);
 }
 
 // The committed sample (examples/models/llama_tiny.tl, made by `tlt graph tests/fixtures/models/llama --tl
