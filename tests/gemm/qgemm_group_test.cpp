@@ -20,6 +20,7 @@ namespace {
 std::vector<uint8_t> weight(WeightFormat f, int64_t n, int64_t k, uint32_t seed) {
   std::mt19937 g(seed);
   std::vector<uint8_t> out(size_t(n * weight_row_bytes(f, k)));
+  if (out.empty()) return out;  // the zero-row weight
   if (can_quantize(f)) {
     std::normal_distribution<float> nd(0.0f, 1.0f);
     Tensor w = Tensor::empty({n, k});
