@@ -12,36 +12,9 @@
 #include "tl/quant.h"
 #include "tl/threading.h"
 
+#include "qgemm_test_util.h"
+
 namespace tl::test {
-namespace {
-
-// A stored weight [n, k] in format f: quantised from normal values, or random bytes with finite scales for the
-// k-quants (which quantize_weight does not produce).
-std::vector<uint8_t> weight(WeightFormat f, int64_t n, int64_t k, uint32_t seed) {
-  std::mt19937 g(seed);
-  std::vector<uint8_t> out(size_t(n * weight_row_bytes(f, k)));
-  if (out.empty()) return out;  // the zero-row weight
-  if (can_quantize(f)) {
-    std::normal_distribution<float> nd(0.0f, 1.0f);
-    Tensor w = Tensor::empty({n, k});
-    for (int64_t i = 0; i < w.numel(); ++i) w.data<float>()[i] = nd(g);
-    const Tensor q = quantize_weight(w, f);
-    std::memcpy(out.data(), q.raw_data(), out.size());
-    return out;
-  }
-  std::uniform_int_distribution<int> bd(0, 255);
-  for (auto& b : out) b = uint8_t(bd(g));
-  const int64_t bb = weight_block_bytes(f);
-  for (int64_t b = 0; b < int64_t(out.size()); b += bb) {  // finite f16 scales: 0.01 (q4_k d, dmin; q6_k d)
-    const uint16_t h = f32_to_f16(0.01f);
-    for (int64_t off : f == WeightFormat::q4_k ? std::vector<int64_t>{0, 2} : std::vector<int64_t>{208})
-      std::memcpy(&out[size_t(b + off)], &h, 2);
-  }
-  return out;
-}
-
-}  // namespace
-
 TEST(QgemmGroup, EqualsOneQgemmPerWeight) {
   // k = 1024 and 1297 rows: 1.3M multiply-adds at m = 1, above the parallel threshold under either wait policy,
   // so the shared region really runs; n = 1000 / 37 / 260 cut the 16-row units unevenly.
@@ -54,7 +27,7 @@ TEST(QgemmGroup, EqualsOneQgemmPerWeight) {
     std::vector<QWeightRef> refs;
     int64_t total = 0;
     for (size_t i = 0; i < ns.size(); ++i) {
-      ws.push_back(weight(f, ns[i], k, uint32_t(7 + i)));
+      ws.push_back(random_weight(f, ns[i], k, uint32_t(7 + i)));
       refs.push_back({ws.back().data(), ns[i]});
       total += ns[i];
     }

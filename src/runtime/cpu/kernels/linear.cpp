@@ -111,8 +111,10 @@ Shape linear_group_shape(DType x_dtype, const Shape& x, std::span<const DType> w
   return out;
 }
 
-void linear_group_into(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features,
-                       const Tensor& out) {
+namespace {
+
+// linear_group_shape of the tensors themselves.
+Shape group_shape(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features) {
   check_defined("linear_group", "x", x);
   std::vector<DType> dts;
   std::vector<Shape> shapes;
@@ -121,8 +123,14 @@ void linear_group_into(const Tensor& x, std::span<const Tensor> ws, WeightFormat
     dts.push_back(w.dtype());
     shapes.push_back(w.shape());
   }
-  check_out("linear_group", out, linear_group_shape(x.dtype(), x.shape(), dts, shapes, format, in_features),
-            DType::f32);
+  return linear_group_shape(x.dtype(), x.shape(), dts, shapes, format, in_features);
+}
+
+}  // namespace
+
+void linear_group_into(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features,
+                       const Tensor& out) {
+  check_out("linear_group", out, group_shape(x, ws, format, in_features), DType::f32);
   const int64_t k = in_features, m = x.numel() / std::max<int64_t>(k, 1);
   const Tensor xc = x.contiguous();  // [m, k]
   std::vector<Tensor> wc;            // each [n_i, k] or [n_i, row bytes]
@@ -137,15 +145,7 @@ void linear_group_into(const Tensor& x, std::span<const Tensor> ws, WeightFormat
 }
 
 Tensor linear_group(const Tensor& x, std::span<const Tensor> ws, WeightFormat format, int64_t in_features) {
-  std::vector<DType> dts;
-  std::vector<Shape> shapes;
-  for (const Tensor& w : ws) {
-    check_defined("linear_group", "weight", w);
-    dts.push_back(w.dtype());
-    shapes.push_back(w.shape());
-  }
-  Tensor out =
-      Tensor::empty(linear_group_shape(x.dtype(), x.shape(), dts, shapes, format, in_features), DType::f32);
+  Tensor out = Tensor::empty(group_shape(x, ws, format, in_features), DType::f32);
   linear_group_into(x, ws, format, in_features, out);
   return out;
 }
