@@ -41,8 +41,8 @@ void qgemm_group(int64_t m, int64_t k, const float* x, int64_t ldx, const QWeigh
     if (ws[i].n < 0) TL_THROW(ValueError, "[qgemm_group] weight ", i, " has n = ", ws[i].n, ", expected >= 0");
     total += ws[i].n;
   }
-  const int64_t rb = qgemm_detail::check_qgemm_args("qgemm_group", m, total, k, x, ldx, count ? ws[0].w : x, f,
-                                                    y, ldy);
+  // Sizes and leading dimensions as qgemm checks them; each weight's pointer below (a zero-row one may be null).
+  const int64_t rb = qgemm_detail::check_qgemm_args("qgemm_group", m, total, k, x, ldx, x, f, y, ldy);
   for (int64_t i = 0; i < count; ++i)
     if (m > 0 && ws[i].n > 0 && !ws[i].w) TL_THROW(ValueError, "[qgemm_group] weight ", i, " is a null pointer");
   if (m == 0 || total == 0) return;

@@ -6,8 +6,8 @@
 // short, and one parallel region for the group saves a fork/join and an unbalanced tail per weight
 // (tl::qgemm_group). A prefill's products are long GEMMs already split well, and slicing their output would
 // leave q/k/v strided for the attention that follows. Members must share the input, the format and k; a group
-// needs two of them. Each y_i equals its old value bit for bit for linear members; f32 einsum members
-// computed by the GEMM with m = 2..4 may differ by rounding (the group runs dot-product rows).
+// needs two of them. Each y_i is computed by the same row kernels as before (linear members: tl::qgemm; f32
+// einsum members: tl::sgemm under both), so the results are expected bit-identical, as the tests find them.
 #include <algorithm>
 #include <map>
 #include <tuple>
@@ -75,7 +75,10 @@ bool group_linears(Graph& g, const PassOptions&) {
     }
     if (members.size() < 2 || members[0].node != all[0].node) continue;
     for (const Member& m : members)
-      if (const int p = prod[size_t(m.w.id)]; p > members[0].node) hoisted[size_t(p)] = members[0].node;
+      if (const int p = prod[size_t(m.w.id)]; p > members[0].node) {  // a weight of two groups: the earlier
+        int& h = hoisted[size_t(p)];
+        h = h < 0 ? members[0].node : std::min(h, members[0].node);
+      }
     const auto [xid, fmt, k] = key;
     const Value x{xid};
     std::vector<Value> in{x};

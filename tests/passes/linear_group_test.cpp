@@ -101,3 +101,22 @@ TEST(LinearGroupPass, TypedLinearsGroupByFormatBitForBit) {
     EXPECT_EQ(std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()), 0) << name;
   }
 }
+
+TEST(LinearGroupPass, AWeightSharedByTwoGroupsMovesAboveBoth) {
+  // nn::linear makes each param just before its product, so group members' weights often come later than the
+  // group's first member and move up with it; `ws` below serves the groups of x1 and x2 and must end up above
+  // the earlier one.
+  Graph g("shared");
+  Value x1 = g.input("x1", {1, 64});
+  Value x2 = g.input("x2", {1, 64});
+  g.output(g.einsum("...i,oi->...o", {x1, g.param("wa", {8, 64})}, "a"));  // [1, 8]
+  g.output(g.einsum("...i,oi->...o", {x2, g.param("wb", {8, 64})}, "b"));  // [1, 8]
+  Value ws = g.param("ws", {16, 64});
+  g.output(g.einsum("...i,oi->...o", {x1, ws}, "c"));  // [1, 16]
+  g.output(g.einsum("...i,oi->...o", {x2, ws}, "d"));  // [1, 16]
+  const Graph before = g;
+  EXPECT_TRUE(group_linears(g));
+  EXPECT_TRUE(verify_problems(g).empty());
+  EXPECT_EQ(count(g, OpKind::linear_group), 2);
+  pass_test::expect_same_outputs(before, g, 0.0, 0.0);
+}
