@@ -1,6 +1,5 @@
 // The GEMM entry points: argument checks, backend selection (TL_GEMM / set_gemm_backend) and dispatch.
 // The default (kAuto) is the measured best on this machine; the numbers are in docs/gemm.md.
-#include <omp.h>
 
 #include <atomic>
 #include <climits>
@@ -183,8 +182,6 @@ void run_one(GemmBackend be, bool ta, bool tb, int64_t m, int64_t n, int64_t k, 
   gd::onednn_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }
 
-int threads_here() { return omp_in_parallel() ? 1 : num_threads(); }
-
 }  // namespace
 
 // ---- entry points ----
@@ -194,7 +191,7 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   check_all("sgemm", ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc);
-  run_one(get_gemm_backend(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads_here());
+  run_one(get_gemm_backend(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads());
 }
 
 void sgemm_batched(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
@@ -220,7 +217,7 @@ void sgemm_batched(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_
   }
   const GemmBackend be = get_gemm_backend();
   BatchMode mode = get_batch_mode();
-  const int nt = threads_here();
+  const int nt = num_threads();
   // Auto: one-thread products spread over the threads, when the batch divides evenly or is large enough that
   // the imbalance is small. Per core the three modes tie (docs/gemm.md); with 2 threads the parallel loop has
   // one fork/join per batch instead of several per item, which is what keeps it fast when the cores are shared.
@@ -270,7 +267,7 @@ void sgemm_packed(bool ta, int64_t m, float alpha, const float* a, int64_t lda, 
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc);
   gd::blocked_sgemm_packed(ta, m, alpha, a, lda, gd::PackedBView{b.data_.get(), k, n, b.kc_}, beta, c, ldc,
-                           threads_here());
+                           num_threads());
 }
 
 }  // namespace tl

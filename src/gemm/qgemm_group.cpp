@@ -50,18 +50,17 @@ void qgemm_group(int64_t m, int64_t k, const float* x, int64_t ldx, const QWeigh
     const auto* w = static_cast<const uint8_t*>(ws[i].w) + r0 * rb;
     qgemm(m, r1 - r0, k, x, ldx, w, f, y + off + r0, ldy);
   };
+  std::vector<int64_t> offs(size_t(count) + 1, 0);  // weight i's first output column
+  for (int64_t i = 0; i < count; ++i) offs[size_t(i) + 1] = offs[size_t(i)] + ws[i].n;
   const int nt = num_threads();
   if (m > 4 || nt <= 1 || double(m) * double(total) * double(k) < gemm_detail::gemv_parallel_work()) {
-    for (int64_t i = 0, off = 0; i < count; off += ws[i].n, ++i)
-      if (ws[i].n > 0) piece(i, 0, ws[i].n, off);
+    for (int64_t i = 0; i < count; ++i)
+      if (ws[i].n > 0) piece(i, 0, ws[i].n, offs[size_t(i)]);
     return;
   }
   std::vector<Piece> units;  // the rows of all weights, in output order, kUnitRows at a time
-  std::vector<int64_t> offs(size_t(count) + 1, 0);
-  for (int64_t i = 0; i < count; ++i) {
-    offs[size_t(i) + 1] = offs[size_t(i)] + ws[i].n;
+  for (int64_t i = 0; i < count; ++i)
     for (int64_t r = 0; r < ws[i].n; r += kUnitRows) units.push_back({i, r, std::min(ws[i].n, r + kUnitRows)});
-  }
   const int64_t nu = int64_t(units.size()), chunks = std::min<int64_t>(nu, nt);
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
   for (int64_t c = 0; c < chunks; ++c) {
