@@ -2,11 +2,18 @@
 // scripts/bench_models_peers.py reads, the KV-cache byte count, and errors. Speed is not asserted.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 
 #include "cli_util.h"
+#include "tl/io/hf_config.h"
+#include "tl/io/safetensors.h"
 #include "tl/json.h"
+#include "tl/models.h"
 
 namespace {
 
@@ -113,6 +120,55 @@ TEST(CliBench, GraphFromPresetWithoutWeights) {
   EXPECT_EQ(j.as_object().at("weight_bytes").as_int(), int64_t(6738415616) * 4);  // LlamaForCausalLM 7B, f32 (logical)
   // Zero-stride weights: the 27 GB of logical weights are never allocated.
   EXPECT_LT(j.as_object().at("peak_rss_bytes").as_int(), int64_t(2) << 30);
+}
+
+// Loading f32 safetensors into a reduced format must not hold an f32 weight twice: the weights that stay f32
+// (here a tied 65536 x 256 embedding, 64 MiB, also quantised as the LM head's copy) are copied off the mapping
+// piece by piece, each piece's mapped pages dropped as it is copied. Before, the whole mapped embedding stayed
+// resident beside its copy, and peak RSS exceeded the weights by the embedding's size plus the runtime's base.
+TEST(CliBench, QuantisedLoadHoldsNoWeightTwice) {
+#ifdef __SANITIZE_ADDRESS__
+  GTEST_SKIP() << "ASan's shadow memory and quarantine make resident memory meaningless";
+#endif
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("tl_cli_bench_rss_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ifstream in(kModels + "/llama/config.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto config = tl::json::parse(ss.str());
+    auto& o = config.as_object();
+    o.set("vocab_size", tl::json::Value(int64_t(65536)));
+    o.set("hidden_size", tl::json::Value(int64_t(256)));
+    o.set("head_dim", tl::json::Value(int64_t(64)));
+    o.set("num_hidden_layers", tl::json::Value(int64_t(1)));
+    o.set("intermediate_size", tl::json::Value(int64_t(512)));
+    o.set("tie_word_embeddings", tl::json::Value(true));
+    std::ofstream(dir / "config.json") << tl::json::dump(config);
+  }
+  tl::io::NamedTensors w;
+  uint32_t x = 12345;
+  for (const auto& spec : tl::models::expected_weights(tl::io::HfConfig::load(dir.string()))) {
+    tl::Tensor t = tl::Tensor::empty(spec.shape);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      x = x * 1664525u + 1013904223u;  // LCG: cheap values in [-0.05, 0.05)
+      t.data<float>()[i] = (float(x >> 8) / float(1 << 24) - 0.5f) * 0.1f;
+    }
+    w.emplace_back(spec.name, t);
+  }
+  tl::io::save_safetensors((dir / "model.safetensors").string(), w);
+  w.clear();
+  auto r = run_tlt("bench decode " + dir.string() + " --weight-format q8_0 --tokens 2 --reps 1 --threads 1 --json");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = json_of(r.out);
+  const int64_t weights = j.as_object().at("weight_bytes").as_int(), rss = j.as_object().at("peak_rss_bytes").as_int();
+  const int64_t embedding = int64_t(65536) * 256 * 4;
+  EXPECT_GT(weights, embedding);  // the f32 embedding, its q8_0 head copy and the layer
+  // The runtime's own base (code, libraries, activations) is ~20 MB; the doubled embedding would add 64 MiB.
+  EXPECT_LT(rss - weights, embedding * 3 / 4) << "peak RSS " << rss << ", weights " << weights;
 }
 
 TEST(CliBench, Errors) {
