@@ -7,8 +7,6 @@
 #include <set>
 #include <sstream>
 
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "common.h"
 #include "tl/error.h"
@@ -481,18 +479,8 @@ std::vector<WeightSpec> expected_weights(const io::HfConfig& config) {
 }
 
 namespace {
-std::unique_ptr<Model> load_directory(const std::string& dir, std::vector<std::span<const uint8_t>>* maps);
-// Drops the resident pages wholly inside [p, p + n) when that range lies in one of the read-only file mappings
-// `maps` (never written, so a dropped page is re-read from the file if touched again); other memory is left.
-void release_mapped_pages(const void* p, size_t n, const std::vector<std::span<const uint8_t>>& maps) {
-  const auto* b = static_cast<const uint8_t*>(p);
-  bool inside = false;
-  for (const auto& m : maps) inside = inside || (b >= m.data() && b + n <= m.data() + m.size());
-  if (!inside || n == 0) return;
-  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  const uintptr_t lo = (uintptr_t(b) + page - 1) / page * page, hi = (uintptr_t(b) + n) / page * page;
-  if (hi > lo) madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-}
+using Mappings = std::vector<std::shared_ptr<const io::MappedFile>>;
+std::unique_ptr<Model> load_directory(const std::string& dir, Mappings* maps);
 }  // namespace
 
 std::unique_ptr<Model> load_model(const std::string& dir, const LoadOptions& opt) {
@@ -506,10 +494,12 @@ std::unique_ptr<Model> load_model(const std::string& dir, const LoadOptions& opt
   if (!opt.weight_format) return load_model(dir);
   // Safetensors: f32 weights are views of the mapping; each one's pages are dropped once it is stored (the
   // mapping stays alive while any view of it does, so the spans stay valid throughout).
-  std::vector<std::span<const uint8_t>> maps;
+  Mappings maps;
   m = load_directory(dir, &maps);
-  m->quantize_with(*opt.weight_format, opt.policy,
-                   [&](const Tensor& t) { release_mapped_pages(t.raw_data(), t.nbytes(), maps); });
+  m->quantize_with(*opt.weight_format, opt.policy, [&](const Tensor& t) {
+    const std::span<const uint8_t> bytes(static_cast<const uint8_t*>(t.raw_data()), t.nbytes());
+    for (const auto& f : maps) f->drop_resident(bytes);  // only the mapping holding it acts
+  });
   return m;
 }
 
@@ -520,7 +510,7 @@ std::unique_ptr<Model> load_model(const std::string& dir) {
 }
 
 namespace {
-std::unique_ptr<Model> load_directory(const std::string& dir, std::vector<std::span<const uint8_t>>* maps) {
+std::unique_ptr<Model> load_directory(const std::string& dir, Mappings* maps) {
   namespace fs = std::filesystem;
   const io::HfConfig config = io::HfConfig::load(dir);
   std::string weights_path = dir;
@@ -530,9 +520,15 @@ std::unique_ptr<Model> load_directory(const std::string& dir, std::vector<std::s
              ": no model.safetensors or model.safetensors.index.json in the directory");
   const io::SafetensorsCheckpoint ck = io::SafetensorsCheckpoint::open(weights_path);
   if (maps)
-    for (const io::SafetensorsFile& f : ck.files()) maps->push_back(f.mapping()->bytes());
+    for (const io::SafetensorsFile& f : ck.files()) maps->push_back(f.mapping());
   std::map<std::string, Tensor> w;
-  for (const std::string& n : ck.names()) w.emplace(n, ck.load(n, io::Convert::to_f32));
+  for (const std::string& n : ck.names()) {
+    Tensor t = ck.load(n, io::Convert::to_f32);
+    // A converted (bf16, f16, ...) or realigned entry is a copy: its file pages need not stay resident beside it.
+    const io::SafetensorsFile& f = ck.file_of(n);
+    if (t.raw_data() != static_cast<const void*>(f.raw(n).data())) f.mapping()->drop_resident(f.raw(n));
+    w.emplace(n, std::move(t));
+  }
   return make_model(config, std::move(w));
 }
 }  // namespace

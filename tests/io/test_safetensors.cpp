@@ -2,6 +2,10 @@
 // vs copies, the writer byte-identical to the reference, sharded checkpoints.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <string>
+
 #include "io_test_util.h"
 #include "tl/io/safetensors.h"
 
@@ -140,6 +144,48 @@ TEST(Mmap, MissingFileAndDirectory) {
   auto m = io::MappedFile::open(tmp.write("empty", ""));
   EXPECT_EQ(m->size(), 0u);
   expect_error<IoError>([&] { io::read_text_file(tmp.dir.string()); }, {"is a directory"});
+}
+
+// Resident bytes of the mapping that starts at `p` (its "Rss:" line in /proc/self/smaps), or -1 if not found.
+long mapping_rss_kib(const void* p) {
+  std::ifstream f("/proc/self/smaps");
+  std::string line;
+  bool in = false;
+  while (std::getline(f, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {
+      in = lo == reinterpret_cast<uintptr_t>(p);
+      continue;
+    }
+    long kib = 0;
+    if (in && std::sscanf(line.c_str(), "Rss: %ld kB", &kib) == 1) return kib;
+  }
+  return -1;
+}
+
+// drop_resident releases a read mapping's pages (loaders call it on bytes they converted), keeps the bytes
+// readable (re-read from the file), and leaves ranges outside the mapping and buffer stand-ins alone.
+TEST(Mmap, DropResidentReleasesPagesAndKeepsTheBytes) {
+  TempDir tmp;
+  std::string bytes(size_t(4) << 20, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = char(i * 131 % 251);
+  auto m = io::MappedFile::open(tmp.write("big.bin", bytes));
+  long sum = 0;
+  for (size_t i = 0; i < m->size(); i += 4096) sum += m->data()[i];  // touch every page
+  EXPECT_GT(sum, 0);
+  EXPECT_GE(mapping_rss_kib(m->data()), 4000);
+  m->drop_resident(m->bytes().subspan(1, 100));  // no whole page inside: nothing dropped
+  EXPECT_GE(mapping_rss_kib(m->data()), 4000);
+  m->drop_resident(m->bytes().subspan(4096 * 10));  // pages 10.. of 1024
+  const long after = mapping_rss_kib(m->data());
+  EXPECT_LE(after, 10 * 4);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m->data()), m->size()), bytes);  // re-read intact
+  std::string other(8192, 'x');
+  m->drop_resident(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(other.data()), other.size()));
+  EXPECT_EQ(other, std::string(8192, 'x'));
+  auto buf = io::MappedFile::from_buffer(bytes, "buf");
+  buf->drop_resident(buf->bytes());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(buf->data()), buf->size()), bytes);
 }
 
 }  // namespace

@@ -25,6 +25,11 @@ class MappedFile {
   size_t size() const { return size_; }
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
   const std::string& path() const { return path_; }
+  // Drops the resident pages wholly inside `range` (page edges rounded inwards) when the range lies in this
+  // mapping; anything else (a buffer stand-in, a range elsewhere) is left alone. The pages are re-read from the
+  // file when touched again, so this is only for ranges nobody wrote to: loaders call it on bytes they have
+  // converted into copies, so the file and its conversion are not resident together.
+  void drop_resident(std::span<const uint8_t> range) const;
 
  private:
   MappedFile() = default;
