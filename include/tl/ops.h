@@ -34,6 +34,10 @@ struct OpDef {
   void (*kernel)(const Attrs& a, std::span<const Tensor> in, const Tensor& out);
   // View ops (reshape, transpose, slice): the output as a view of in[0] (no copy where the layout allows).
   Tensor (*view)(const Attrs& a, const Tensor& in);
+  // The kernel may write its output over an operand of the same type and layout (out aliasing in[i]): each
+  // output element is written only after every read of that element's own operand entries (elementwise and
+  // row-wise ops). The executor then lets an operand that dies at the node hold the output (runtime.h).
+  bool in_place = false;
 };
 
 // Index of attribute struct A in the Attrs variant.

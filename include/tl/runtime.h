@@ -43,6 +43,10 @@ MemoryPlan plan_memory(std::vector<BufferSlot> slots, bool reuse = true);
 
 struct ExecutorOptions {
   bool reuse_memory = true;  // false: one buffer per intermediate (for debugging and comparison)
+  // Ops that allow it (OpDef::in_place: elementwise and row-wise) write their output over an operand of the
+  // same type whose last use they are, so an einsum -> bias -> residual -> norm chain needs one buffer.
+  // Only with reuse_memory.
+  bool in_place = true;
 };
 
 class Executor {

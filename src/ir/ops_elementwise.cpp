@@ -32,6 +32,7 @@ OpDef make_unary() {
   d.kind = OpKind::unary;
   d.attrs_index = attrs_index_of<UnaryAttrs>();
   d.family = "unary";
+  d.in_place = true;
   d.min_inputs = d.max_inputs = 1;
   d.op_name = [](const Attrs& a) { return std::string(tl::op_name(get<UnaryAttrs>(a).op)); };
   d.attrs_for_name = [](std::string_view n) -> std::optional<Attrs> {
@@ -59,6 +60,7 @@ OpDef make_binary() {
   d.kind = OpKind::binary;
   d.attrs_index = attrs_index_of<BinaryAttrs>();
   d.family = "binary";
+  d.in_place = true;
   d.min_inputs = d.max_inputs = 2;
   d.op_name = [](const Attrs& a) { return std::string(tl::op_name(get<BinaryAttrs>(a).op)); };
   d.attrs_for_name = [](std::string_view n) -> std::optional<Attrs> {

@@ -23,6 +23,7 @@ OpDef make_bias_act() {
   d.kind = OpKind::bias_act;
   d.attrs_index = attrs_index_of<BiasActAttrs>();
   d.family = "bias_act";
+  d.in_place = true;
   d.min_inputs = d.max_inputs = 2;
   d.op_name = [](const Attrs&) { return std::string("bias_act"); };
   d.attrs_for_name = [](std::string_view n) -> std::optional<Attrs> {
@@ -77,6 +78,7 @@ OpDef make_scaled_masked_softmax() {
   d.kind = OpKind::scaled_masked_softmax;
   d.attrs_index = attrs_index_of<ScaledMaskedSoftmaxAttrs>();
   d.family = "scaled_masked_softmax";
+  d.in_place = true;
   d.min_inputs = 1;
   d.max_inputs = 2;
   d.op_name = [](const Attrs&) { return std::string("scaled_masked_softmax"); };

@@ -147,6 +147,7 @@ OpDef make_norm() {
   d.kind = Layer ? OpKind::layer_norm : OpKind::rms_norm;
   d.attrs_index = attrs_index_of<NormAttrs>();
   d.family = Layer ? "layer_norm" : "rms_norm";
+  d.in_place = true;
   d.min_inputs = 1;
   d.max_inputs = Layer ? 3 : 2;
   d.op_name = [](const Attrs&) { return std::string(Layer ? "layer_norm" : "rms_norm"); };

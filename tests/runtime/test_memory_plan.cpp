@@ -69,7 +69,9 @@ TEST(MemoryPlan, ChainPingPongsBetweenTwoBuffers) {
   Value v = g.input("x", {64});  // 256 bytes
   for (int i = 0; i < 10; ++i) v = g.unary(i % 2 ? UnaryOp::tanh : UnaryOp::neg, v);
   g.output(v, "y");
-  Executor ex(g);
+  ExecutorOptions no_in_place;
+  no_in_place.in_place = false;
+  Executor ex(g, no_in_place);
   const MemoryPlan& p = ex.memory_plan();
   EXPECT_EQ(p.slots.size(), 9u);  // the last value is an output: allocated fresh for the caller
   EXPECT_EQ(p.naive_bytes, 9u * 256);
@@ -77,10 +79,36 @@ TEST(MemoryPlan, ChainPingPongsBetweenTwoBuffers) {
   EXPECT_EQ(p.describe(), "arena 512 B for 9 buffers (naive 2.2 KiB, 22%)");
 }
 
+// In place (the default): each unary overwrites its dying operand, so the 9 intermediates share one buffer;
+// a value still read later (here the first, read again by the final add) is never overwritten.
+TEST(MemoryPlan, InPlaceChainSharesOneBuffer) {
+  Graph g("chain");
+  Value x = g.input("x", {64});  // 256 bytes
+  Value v = x;
+  for (int i = 0; i < 9; ++i) v = g.unary(i % 2 ? UnaryOp::tanh : UnaryOp::neg, v);
+  g.output(g.unary(UnaryOp::exp, v), "y");
+  Executor ex(g);
+  EXPECT_EQ(ex.memory_plan().describe(), "arena 256 B for 1 buffers (naive 256 B, 100%)");
+
+  Graph h("kept");
+  Value a = h.unary(UnaryOp::neg, h.input("x", {64}));
+  Value b = h.unary(UnaryOp::tanh, a);           // a is read again below: b gets its own buffer
+  Value c = h.binary(BinaryOp::add, b, a);       // the last use of both: c overwrites one of them
+  h.output(h.unary(UnaryOp::exp, c), "y");
+  Executor he(h);
+  EXPECT_EQ(he.memory_plan().arena_bytes, 2u * 256) << he.memory_plan().describe();
+  const Tensor in = rt_test::randn({64}, 3);
+  auto got = he.run({{"x", in}}).at("y");
+  ExecutorOptions naive_opt;
+  naive_opt.reuse_memory = false;
+  EXPECT_TRUE(rt_test::same_bits(got, Executor(h, naive_opt).run({{"x", in}}).at("y")));
+}
+
 TEST(MemoryPlan, RandomGraphsPlanSafelyAndMatchTheNaivePlan) {
   std::mt19937 rng(7);
   const Shape shapes[] = {{3, 4}, {4}, {3, 1}, {1, 4}};
-  for (int trial = 0; trial < 30; ++trial) {
+  size_t shared = 0;  // intermediates written over a dying operand, over all trials
+  for (int trial = 0; trial < 60; ++trial) {
     Graph g("rand" + std::to_string(trial));
     std::vector<Value> pool;
     std::map<std::string, Tensor> in;
@@ -94,7 +122,7 @@ TEST(MemoryPlan, RandomGraphsPlanSafelyAndMatchTheNaivePlan) {
     for (int i = 0; i < nodes; ++i) {
       Value a = pool[rng() % pool.size()], b = pool[rng() % pool.size()];
       const Shape& sa = g.shape(a);
-      switch (rng() % 6) {
+      switch (rng() % 10) {
         case 0: pool.push_back(g.unary(UnaryOp::tanh, a)); break;
         case 1:  // broadcasts when the shapes allow; a refused build leaves the graph unchanged
           try {
@@ -106,6 +134,21 @@ TEST(MemoryPlan, RandomGraphsPlanSafelyAndMatchTheNaivePlan) {
         case 3: pool.push_back(g.reduce(ReduceOp::sum, a, {-1}, true)); break;
         case 4: pool.push_back(g.softmax(a, -1)); break;
         case 5: pool.push_back(sa.size() == 2 ? g.einsum("ij,kj->ik", {a, a}) : g.reshape(a, {1, -1})); break;
+        // Row-wise ops that run in place: norms, bias + activation, scaled masked softmax.
+        case 6: pool.push_back(g.layer_norm(a, std::nullopt, std::nullopt)); break;
+        case 7: pool.push_back(g.rms_norm(a, std::nullopt)); break;
+        case 8:
+          if (g.shape(b).size() == 1 && g.shape(b)[0] == sa.back())
+            pool.push_back(g.bias_act(a, b, UnaryOp::tanh));
+          else
+            pool.push_back(g.scaled_masked_softmax(a, 0.5f));
+          break;
+        case 9:
+          try {
+            pool.push_back(g.scaled_masked_softmax(a, 0.7f, b));
+          } catch (const ShapeError&) {
+          }
+          break;
       }
     }
     // A few outputs, including the last value and a random earlier one.
@@ -116,5 +159,7 @@ TEST(MemoryPlan, RandomGraphsPlanSafelyAndMatchTheNaivePlan) {
     EXPECT_LE(reuse.memory_plan().arena_bytes, reuse.memory_plan().naive_bytes);
     auto a = reuse.run(in), b = naive.run(in);
     for (const auto& [name, t] : a) EXPECT_TRUE(rt_test::same_bits(t, b.at(name))) << name << "\n" << to_text(g);
+    shared += naive.memory_plan().slots.size() - reuse.memory_plan().slots.size();
   }
+  EXPECT_GT(shared, 20u);  // the in-place path really ran
 }

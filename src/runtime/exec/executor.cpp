@@ -35,6 +35,9 @@ struct Executor::Impl {
   std::unordered_map<std::string, size_t> source_nodes;
   std::vector<Tensor> ins;           // scratch for one node's operands, reused across nodes and runs
   std::unordered_map<std::string, size_t> output_index;  // output name -> index in g.outputs() (run's `into`)
+  // Per node: the values last read there (outputs excepted), dropped after it runs. A view that had to copy
+  // (reshape of a transposed value) owns a fresh buffer, which would otherwise live until the run ends.
+  std::vector<std::vector<int32_t>> dead_after;
 
   void compile() {
     verify(g);
@@ -75,9 +78,37 @@ struct Executor::Impl {
       size_t r = size_t(root[size_t(o.value.id)]);
       last[r] = int(nn);
     }
+    // In place: an op that may overwrite an operand (OpDef::in_place) writes its arena output into the buffer
+    // of an operand of the same type that dies there. `holder` maps each arena root to the root whose slot
+    // holds it; a chain (einsum -> bias add -> residual add -> norm) shares one slot, whose life spans them all.
+    std::vector<int> holder(nv);
+    for (size_t v = 0; v < nv; ++v) holder[v] = int(v);
+    if (opt.reuse_memory && opt.in_place)
+      for (size_t i = 0; i < nn; ++i) {
+        const Node& n = g.nodes()[i];
+        const size_t o = size_t(n.output.id);
+        if (!op_def(n.kind).in_place || storage[o] != Storage::arena) continue;
+        for (Value in : n.inputs) {
+          const size_t v = size_t(in.id);
+          // The operand itself must own its memory (a view's layout may differ from the output's).
+          if (storage[v] != Storage::arena || root[v] != int(v) || !(g.values()[v].type == g.values()[o].type))
+            continue;
+          const size_t h = size_t(holder[v]);
+          if (last[h] != int(i)) continue;  // the buffer is read after this node
+          holder[o] = int(h);
+          last[h] = std::max(last[h], last[o]);
+          break;
+        }
+      }
+    std::vector<int> last_read(nv, -1);
+    for (size_t i = 0; i < nn; ++i)
+      for (Value in : g.nodes()[i].inputs) last_read[size_t(in.id)] = int(i);
+    dead_after.assign(nn, {});
+    for (size_t v = 0; v < nv; ++v)
+      if (last_read[v] >= 0 && !is_output[v]) dead_after[size_t(last_read[v])].push_back(int32_t(v));
     std::vector<BufferSlot> slots;
     for (size_t v = 0; v < nv; ++v) {
-      if (storage[v] != Storage::arena) continue;
+      if (storage[v] != Storage::arena || holder[v] != int(v)) continue;
       const ValueType& t = g.values()[v].type;
       slots.push_back(BufferSlot{Value{int32_t(v)}, size_t(shape_numel(t.shape)) * dtype_size(t.dtype), first[v], last[v], 0});
     }
@@ -87,9 +118,12 @@ struct Executor::Impl {
     if (!mem) TL_THROW(Error, "executor: cannot allocate an arena of ", bytes, " bytes for graph '", g.name(), "'");
     arena = std::shared_ptr<void>(mem, std::free);
     arena_views.assign(nv, Tensor());
-    for (const BufferSlot& s : plan.slots) {
-      const ValueType& t = g.values()[size_t(s.value.id)].type;
-      arena_views[size_t(s.value.id)] = Tensor::wrap(static_cast<uint8_t*>(mem) + s.offset, t.shape, t.dtype, arena);
+    std::vector<size_t> offset(nv, 0);
+    for (const BufferSlot& s : plan.slots) offset[size_t(s.value.id)] = s.offset;
+    for (size_t v = 0; v < nv; ++v) {
+      if (storage[v] != Storage::arena) continue;
+      const ValueType& t = g.values()[v].type;
+      arena_views[v] = Tensor::wrap(static_cast<uint8_t*>(mem) + offset[size_t(holder[v])], t.shape, t.dtype, arena);
     }
   }
 
@@ -172,16 +206,18 @@ struct Executor::Impl {
           if (first) vals[size_t(n.inputs[i].id)] = std::move(ins[i]);
         }
       };
+      const size_t i = size_t(&n - g.nodes().data());
       if (storage[o] == Storage::view) {
         Tensor view = d.view(n.attrs, ins[0]);
         give_back();
         vals[o] = std::move(view);
-        continue;
+      } else {
+        Tensor out = storage[o] == Storage::fresh ? Tensor::empty(vi.type.shape, vi.type.dtype) : arena_views[o];
+        d.kernel(n.attrs, ins, out);
+        give_back();
+        vals[o] = std::move(out);
       }
-      Tensor out = storage[o] == Storage::fresh ? Tensor::empty(vi.type.shape, vi.type.dtype) : arena_views[o];
-      d.kernel(n.attrs, ins, out);
-      give_back();
-      vals[o] = std::move(out);
+      for (int32_t v : dead_after[i]) vals[size_t(v)] = Tensor();
     }
     ins.clear();
     std::map<std::string, Tensor> result;
