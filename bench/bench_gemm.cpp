@@ -33,6 +33,10 @@ const Shape kShapes[] = {
     {"512x768x2048_bt", 1, 512, 768, 2048, false, true, true},   // FFN down
     {"512x32000x768_bt", 1, 512, 32000, 768, false, true, true}, // logits
     {"512x3072x768", 1, 512, 3072, 768, false, false, true},
+    // MiniLM (bench embed: 32 x 128 tokens, d = 384, FFN 1536): q/k/v/o, FFN up, FFN down.
+    {"4096x384x384_bt", 1, 4096, 384, 384, false, true, true},
+    {"4096x1536x384_bt", 1, 4096, 1536, 384, false, true, true},
+    {"4096x384x1536_bt", 1, 4096, 384, 1536, false, true, true},
     {"1024x1024x1024", 1, 1024, 1024, 1024, false, false, true},
     {"2048x2048x2048", 1, 2048, 2048, 2048, false, false, true},
     {"1x32000x768", 1, 1, 32000, 768, false, false, true},

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fixtures for the typed `linear` op (tests/ir/linear_op_test.cpp): y = x . dequant(W)^T + b in NumPy float64.
+"""Fixtures for the typed `linear` op (tests/ir/linear_op_test.cpp): y = x . dequant(W)^T + b in NumPy float64,
+and for f32 / q8_0 also act(y) for each activation the op's epilogue runs (torch, float64).
 
 For each weight format the stored weight is written as raw bytes u8 [n, row_bytes] (the storage include/tl/quant.h
 defines; f16/bf16 rows are their 2-byte elements), quantised by the gguf package 0.19.0 (q8_0, q4_0, q4_1), NumPy
@@ -64,11 +65,18 @@ def main():
     np.save(os.path.join(OUT, "x.npy"), x)
     np.save(os.path.join(OUT, "w.npy"), w)
     np.save(os.path.join(OUT, "b.npy"), b)
+    acts = {"relu": lambda t: torch.relu(t), "gelu_erf": lambda t: torch.nn.functional.gelu(t),
+            "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh"),
+            "silu": torch.nn.functional.silu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}
     for fmt in ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1"]:
         raw, deq = storage(w, fmt)
         y = x.astype(np.float64) @ deq.T + b.astype(np.float64)
         np.save(os.path.join(OUT, f"w_{fmt}.npy"), np.ascontiguousarray(raw))
         np.save(os.path.join(OUT, f"y_{fmt}.npy"), y.astype(np.float32))
+        if fmt in ("f32", "q8_0"):  # linear {act}: the activation of y, in float64 (torch.nn.functional)
+            for name, fn in acts.items():
+                ya = fn(torch.from_numpy(y)).numpy()
+                np.save(os.path.join(OUT, f"y_{fmt}_{name}.npy"), ya.astype(np.float32))
     # k-quants (256-element blocks): x [5, 256], W [6, 256], no bias.
     xk = rng.standard_normal((5, 256)).astype(np.float32)
     np.save(os.path.join(OUT, "xk.npy"), xk)

@@ -13,6 +13,22 @@ namespace tl {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// ---- Epilogue: an elementwise step fused into the product's write-back ----
+// fn(ctx, c, ldc, i0, rows, j0, cols) runs on blocks of the finished C (c is C's origin; the block is rows
+// [i0, i0 + rows) x columns [j0, j0 + cols)), every element of C in exactly one call, after its last
+// contribution. The blocked kernel calls it on each block while the block is still in cache, so a bias and an
+// activation cost no extra pass over C; other backends call it once on all of C afterwards. Calls may run
+// concurrently on disjoint blocks, so fn must touch only its block.
+struct GemmEpilogue {
+  void (*fn)(const void* ctx, float* c, int64_t ldc, int64_t i0, int64_t rows, int64_t j0, int64_t cols) = nullptr;
+  const void* ctx = nullptr;
+};
+
+// sgemm, then ep on every element of C (see GemmEpilogue).
+void sgemm_epilogue(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                    int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
+                    const GemmEpilogue& ep);
+
 // `batch` independent products; operand i starts at a + i*stride_a etc. A stride of 0 broadcasts an operand.
 void sgemm_batched(int64_t batch, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                    const float* a, int64_t lda, int64_t stride_a, const float* b, int64_t ldb, int64_t stride_b,

@@ -163,6 +163,8 @@ struct MoeAttrs {
 struct LinearAttrs {
   WeightFormat format = WeightFormat::f32;
   int64_t in_features = 0;  // k (block formats cannot recover it from the stored row width alone)
+  // linear only: an activation applied after the bias (the GEMM's epilogue; a bias activation, e.g. gelu_erf).
+  std::optional<UnaryOp> act;
   bool operator==(const LinearAttrs&) const = default;
 };
 
@@ -233,6 +235,9 @@ class Graph {
                               const std::string& name = "");
   // y [..., n] = x [..., k] W^T (+ bias [n]), W stored in `format` (LinearAttrs; defined in ops_linear.cpp).
   Value linear(Value x, Value w, std::optional<Value> bias, WeightFormat format, const std::string& name = "");
+  // The same followed by an activation (act(x W^T + bias)), run as the product's epilogue.
+  Value linear(Value x, Value w, std::optional<Value> bias, WeightFormat format, std::optional<UnaryOp> act,
+               const std::string& name = "");
   // y [..., n_0 + n_1 + ...] = x [..., k] [W_0; W_1; ...]^T, each W_i in `format` (ops_linear_group.cpp).
   Value linear_group(Value x, const std::vector<Value>& ws, WeightFormat format, const std::string& name = "");
   // Rotary embedding of x [..., s, hd] by cos/sin tables [..., s, half] (RopeAttrs; defined in ops_rope.cpp).

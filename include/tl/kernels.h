@@ -205,12 +205,14 @@ Tensor moe(const Tensor& x, const Tensor& router, std::span<const Tensor> expert
 
 namespace tl::kernels {
 // ---- Typed linear layer (src/runtime/cpu/kernels/linear.cpp; formats in include/tl/quant.h) ----
-// y [..., n] = x [..., k] . W^T (+ bias [n]); x f32 (any strides), W stored in `format` (f32/f16/bf16 [n, k] or
-// u8 [n, weight_row_bytes(format, k)], contiguous), bias float [n]; out f32. Runs tl::qgemm, bias added after.
+// y [..., n] = act(x [..., k] . W^T (+ bias [n])); x f32 (any strides), W stored in `format` (f32/f16/bf16 [n, k]
+// or u8 [n, weight_row_bytes(format, k)], contiguous), bias float [n], act none or a bias activation
+// (is_bias_activation); out f32. Runs tl::qgemm with the bias and activation as its epilogue (applied to each
+// block of y while it is in cache, with bias_act's arithmetic).
 void linear_into(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
-                 int64_t in_features, const Tensor& out);
+                 int64_t in_features, const Tensor& out, std::optional<UnaryOp> act = std::nullopt);
 Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
-              int64_t in_features);
+              int64_t in_features, std::optional<UnaryOp> act = std::nullopt);
 // Checks dtypes and shapes (ShapeError / ValueError naming the input, the format, the expected and the actual)
 // and returns the output shape [..., n].
 Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w, const Shape* bias,

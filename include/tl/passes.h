@@ -48,6 +48,10 @@ bool split_einsums(Graph& g, const PassOptions& opt = {});
 // act(add(x, b)) with b [last] -> bias_act; softmax(mul(x, scalar constant) [, mask]) over the last axis ->
 // scaled_masked_softmax (only where the add / mul result has no other use).
 bool elementwise_fusion(Graph& g, const PassOptions& opt = {});
+// A product with more than 4 rows (an f32 einsum "P i,o i->P o" with a param weight, or a linear op) whose sole
+// use is a bias add, a bias_act or an activation takes it as its epilogue: one linear op with bias and act
+// (src/passes/linear_epilogue.cpp).
+bool fuse_linear_epilogues(Graph& g, const PassOptions& opt = {});
 // Bias-free products of one decode-sized input (at most 4 rows) by several weights of one format -- `linear`
 // ops, or f32 einsums "P i,o i->P o" with param weights -- become one linear_group node whose output the old
 // values slice (q/k/v, gate/up: one parallel region instead of one per weight; see src/passes/linear_group.cpp).

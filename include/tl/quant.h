@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tl/gemm.h"
 #include "tl/tensor.h"
 
 namespace tl {
@@ -67,9 +68,11 @@ int64_t check_weight_storage(const Tensor& q, WeightFormat f, int64_t k, const s
 // dequantising in registers; larger m dequantises panels into the blocked GEMM's packed layout and runs its
 // micro-kernel; f32 weights go to tl::sgemm. Activations stay f32 (no activation quantisation). The decoded
 // weights equal dequantize_row's exactly; only the f32 summation order differs from qgemm_naive (see
-// docs/quantization.md). Throws ValueError for bad sizes / leading dimensions / null pointers.
+// docs/quantization.md). Throws ValueError for bad sizes / leading dimensions / null pointers. `ep` (optional)
+// runs on every element of y once it is final (tl::GemmEpilogue): inside the blocked products' write-back,
+// after the product on the other paths.
 void qgemm(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f, float* y,
-           int64_t ldy, bool accumulate = false);
+           int64_t ldy, bool accumulate = false, const GemmEpilogue* ep = nullptr);
 // Several weights of one format applied to the same x, their outputs side by side as if the weights were
 // stacked: y[:, off_i : off_i + n_i] = x[m, k] . W_i[n_i, k]^T with off_i = n_0 + ... + n_{i-1} (a fused q/k/v
 // or gate/up projection whose weights stay separate tensors). Each output equals qgemm's for that weight bit for

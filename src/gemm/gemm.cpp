@@ -194,6 +194,21 @@ void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   run_one(get_gemm_backend(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads());
 }
 
+void sgemm_epilogue(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const GemmEpilogue& ep) {
+  check_all("sgemm_epilogue", ta, tb, m, n, k, a, lda, b, ldb, c, ldc);
+  if (!ep.fn) TL_THROW(ValueError, "[sgemm_epilogue] the epilogue has no function");
+  if (m == 0 || n == 0) return;
+  const GemmBackend be = get_gemm_backend();
+  // The blocked kernel runs the epilogue per block (what kAuto picks for m, n > 1); elsewhere it follows.
+  if (k > 0 && alpha != 0.0f && (be == GemmBackend::kBlocked || (be == GemmBackend::kAuto && m > 1 && n > 1))) {
+    gd::blocked_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, num_threads(), &ep);
+    return;
+  }
+  sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  ep.fn(ep.ctx, c, ldc, 0, m, 0, n);
+}
+
 void sgemm_batched(int64_t batch, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                    int64_t lda, int64_t sa, const float* b, int64_t ldb, int64_t sb, float beta, float* c,
                    int64_t ldc, int64_t sc) {

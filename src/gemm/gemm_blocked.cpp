@@ -264,7 +264,7 @@ void micro_kernel(int64_t kc, const float* ap, int64_t lda, const float* bp, flo
 // instead of packing them from b (quantised weights).
 void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k, float alpha,
               const float* a, int64_t lda, const float* b, int64_t ldb, const PackedBView* packed,
-              const PackBSource* source, float beta, float* c, int64_t ldc) {
+              const PackBSource* source, float beta, float* c, int64_t ldc, const GemmEpilogue* ep) {
   const Blocking& bl = blocking();
   const int64_t kcb = packed ? packed->kc : source ? source->kc : bl.kc;
   const int64_t mcb = bl.mc, ncb = packed ? (n1 - n0 + NR - 1) / NR * NR : bl.nc;
@@ -288,10 +288,12 @@ void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, 
         bp = bpack;
       }
       const float beta_here = pc == 0 ? beta : 1.0f;
+      const bool last_slice = pc + kc >= k;  // C's block is final after this slice: the epilogue's turn
       if (one_row) {  // op(A)'s row read in place
         const float* x = ta ? a + pc * lda : a + pc;
         for (int64_t jr = 0; jr < nc; jr += NR)
           row_kernel(kc, x, ta ? lda : 1, bp + jr * kc, c + jc + jr, std::min(NR, nc - jr), alpha, beta_here);
+        if (ep && last_slice) ep->fn(ep->ctx, c, ldc, 0, 1, jc, nc);
         continue;
       }
       for (int64_t ic = m0; ic < m1; ic += mcb) {
@@ -312,6 +314,7 @@ void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, 
                                   beta_here);
           }
         }
+        if (ep && last_slice) ep->fn(ep->ctx, c, ldc, ic, mc, jc, nc);  // MC x NC, still in L2
       }
     }
   }
@@ -321,7 +324,7 @@ void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, 
 // packs its own share of the split operand and all of the other one; the split picks the smaller total.
 void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
          const float* b, int64_t ldb, const PackedBView* packed, const PackBSource* source, float beta, float* c,
-         int64_t ldc, int threads) {
+         int64_t ldc, int threads, const GemmEpilogue* ep) {
   // Below ~4M multiply-adds a fork/join costs more than a second core gains (and stalls badly under load).
   const double work = double(m) * double(n) * double(k);
   int nt = threads;
@@ -329,7 +332,7 @@ void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const f
   const int64_t n_panels = (n + NR - 1) / NR, m_panels = (m + MR - 1) / MR;
   nt = int(std::min<int64_t>(nt, std::max(n_panels, m_panels)));
   if (nt <= 1) {
-    run_task(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc);
+    run_task(ta, tb, 0, m, 0, n, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc, ep);
     return;
   }
   // Per-thread packing work (elements) for each split; a pre-packed B costs nothing to "pack".
@@ -340,10 +343,10 @@ void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const f
   for (int t = 0; t < nt; ++t) {
     if (along_n) {
       const int64_t j0 = n_panels * t / nt * NR, j1 = std::min(n, n_panels * (t + 1) / nt * NR);
-      if (j0 < j1) run_task(ta, tb, 0, m, j0, j1, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc);
+      if (j0 < j1) run_task(ta, tb, 0, m, j0, j1, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc, ep);
     } else {
       const int64_t i0 = m_panels * t / nt * MR, i1 = std::min(m, m_panels * (t + 1) / nt * MR);
-      if (i0 < i1) run_task(ta, tb, i0, i1, 0, n, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc);
+      if (i0 < i1) run_task(ta, tb, i0, i1, 0, n, k, alpha, a, lda, b, ldb, packed, source, beta, c, ldc, ep);
     }
   }
 }
@@ -351,18 +354,20 @@ void run(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const f
 }  // namespace
 
 void blocked_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads) {
-  run(ta, tb, m, n, k, alpha, a, lda, b, ldb, nullptr, nullptr, beta, c, ldc, threads);
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads,
+                   const GemmEpilogue* ep) {
+  run(ta, tb, m, n, k, alpha, a, lda, b, ldb, nullptr, nullptr, beta, c, ldc, threads, ep);
 }
 
 void blocked_sgemm_packed(bool ta, int64_t m, float alpha, const float* a, int64_t lda, const PackedBView& b,
                           float beta, float* c, int64_t ldc, int threads) {
-  run(ta, false, m, b.n, b.k, alpha, a, lda, nullptr, 0, &b, nullptr, beta, c, ldc, threads);
+  run(ta, false, m, b.n, b.k, alpha, a, lda, nullptr, 0, &b, nullptr, beta, c, ldc, threads, nullptr);
 }
 
 void blocked_sgemm_source(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                          const PackBSource& b, float beta, float* c, int64_t ldc, int threads) {
-  run(false, true, m, n, k, alpha, a, lda, nullptr, 0, nullptr, &b, beta, c, ldc, threads);
+                          const PackBSource& b, float beta, float* c, int64_t ldc, int threads,
+                          const GemmEpilogue* ep) {
+  run(false, true, m, n, k, alpha, a, lda, nullptr, 0, nullptr, &b, beta, c, ldc, threads, ep);
 }
 
 int64_t packed_b_kc() { return blocking().kc; }

@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "tl/gemm.h"
+
 namespace tl::gemm_detail {
 
 // oneDNN dnnl_sgemm (row-major, no packing).
@@ -37,8 +39,10 @@ void gemv(int64_t rows, int64_t k, float alpha, const float* m, int64_t row_stri
 double gemv_parallel_work();
 
 // The hand-written blocked GEMM (gemm_blocked.cpp): packed panels, 6x16 AVX2/FMA micro-kernel.
+// `ep` (may be null) runs on each finished MC x NC block of C while it is in cache (tl::GemmEpilogue).
 void blocked_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads);
+                   const float* b, int64_t ldb, float beta, float* c, int64_t ldc, int threads,
+                   const GemmEpilogue* ep = nullptr);
 
 // A whole op(B) [k, n] in the blocked kernel's layout: KC-row slices one after another, each slice made of
 // 16-column panels (the last one zero-padded), panel p of a slice with kc rows at slice + p * kc * 16.
@@ -58,7 +62,8 @@ struct PackBSource {
   int64_t kc;
 };
 void blocked_sgemm_source(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                          const PackBSource& b, float beta, float* c, int64_t ldc, int threads);
+                          const PackBSource& b, float beta, float* c, int64_t ldc, int threads,
+                          const GemmEpilogue* ep = nullptr);
 int64_t packed_b_kc();                          // KC used for new packs
 int64_t packed_b_size(int64_t k, int64_t n);    // floats a pack needs (with slack)
 void pack_b_whole(bool tb, int64_t k, int64_t n, const float* b, int64_t ldb, int64_t kc, float* dst);

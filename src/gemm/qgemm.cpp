@@ -493,14 +493,16 @@ void fill_panels(const void* ctx, int64_t p0, int64_t kc, int64_t j0, int64_t nc
 
 template <class F>
 void run_format(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const uint8_t* w, int64_t rb, float* y,
-                int64_t ldy, bool accumulate) {
+                int64_t ldy, bool accumulate, const GemmEpilogue* ep) {
   if (m <= kSmallM) {
     gemv<F>(m, n, k, x, ldx, w, rb, y, ldy, accumulate);
+    if (ep) ep->fn(ep->ctx, y, ldy, 0, m, 0, n);
     return;
   }
   const FillCtx ctx{w, rb};
   const PackBSource src{&fill_panels<F>, &ctx, KC};
-  gemm_detail::blocked_sgemm_source(m, n, k, 1.0f, x, ldx, src, accumulate ? 1.0f : 0.0f, y, ldy, num_threads());
+  gemm_detail::blocked_sgemm_source(m, n, k, 1.0f, x, ldx, src, accumulate ? 1.0f : 0.0f, y, ldy, num_threads(),
+                                    ep);
 }
 
 #endif
@@ -508,31 +510,37 @@ void run_format(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, co
 }  // namespace
 
 void qgemm(int64_t m, int64_t n, int64_t k, const float* x, int64_t ldx, const void* w, WeightFormat f, float* y,
-           int64_t ldy, bool accumulate) {
+           int64_t ldy, bool accumulate, const GemmEpilogue* ep) {
   const int64_t rb = qgemm_detail::check_qgemm_args("qgemm", m, n, k, x, ldx, w, f, y, ldy);
+  if (ep && !ep->fn) TL_THROW(ValueError, "[qgemm] the epilogue has no function");
   if (m == 0 || n == 0) return;
   if (f == WeightFormat::f32) {  // W [n, k] row-major is op(B) = W^T
-    sgemm(false, true, m, n, k, 1.0f, x, ldx, static_cast<const float*>(w), k, accumulate ? 1.0f : 0.0f, y, ldy);
+    const float* wf = static_cast<const float*>(w);
+    if (ep) sgemm_epilogue(false, true, m, n, k, 1.0f, x, ldx, wf, k, accumulate ? 1.0f : 0.0f, y, ldy, *ep);
+    else sgemm(false, true, m, n, k, 1.0f, x, ldx, wf, k, accumulate ? 1.0f : 0.0f, y, ldy);
     return;
   }
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
   if (m <= kInt8MaxRows && activation_precision() == ActivationPrecision::int8 &&
-      qgemm_int8(m, n, k, x, ldx, w, f, y, ldy, accumulate))
+      qgemm_int8(m, n, k, x, ldx, w, f, y, ldy, accumulate)) {
+    if (ep) ep->fn(ep->ctx, y, ldy, 0, m, 0, n);
     return;  // opted in: x rounded to int8 blocks (qgemm_int8.cpp)
+  }
   const auto* wb = static_cast<const uint8_t*>(w);
   switch (f) {
-    case WeightFormat::f16: run_format<FmtF16>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;
-    case WeightFormat::bf16: run_format<FmtBF16>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;
-    case WeightFormat::q8_0: run_format<FmtQ8_0>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;
-    case WeightFormat::q4_0: run_format<FmtQ4_0>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;
-    case WeightFormat::q4_1: run_format<FmtQ4_1>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;
-    case WeightFormat::q4_k: run_format<FmtQ4_K>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;
-    case WeightFormat::q6_k: run_format<FmtQ6_K>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate); return;
+    case WeightFormat::f16: run_format<FmtF16>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate, ep); return;
+    case WeightFormat::bf16: run_format<FmtBF16>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate, ep); return;
+    case WeightFormat::q8_0: run_format<FmtQ8_0>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate, ep); return;
+    case WeightFormat::q4_0: run_format<FmtQ4_0>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate, ep); return;
+    case WeightFormat::q4_1: run_format<FmtQ4_1>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate, ep); return;
+    case WeightFormat::q4_k: run_format<FmtQ4_K>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate, ep); return;
+    case WeightFormat::q6_k: run_format<FmtQ6_K>(m, n, k, x, ldx, wb, rb, y, ldy, accumulate, ep); return;
     case WeightFormat::f32: break;
   }
 #endif
   (void)rb;
   qgemm_naive(m, n, k, x, ldx, w, f, y, ldy, accumulate);  // portable fallback (no AVX2/FMA/F16C)
+  if (ep) ep->fn(ep->ctx, y, ldy, 0, m, 0, n);
 }
 
 }  // namespace tl

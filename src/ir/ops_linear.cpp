@@ -10,9 +10,15 @@
 namespace tl {
 
 Value Graph::linear(Value x, Value w, std::optional<Value> bias, WeightFormat format, const std::string& name) {
+  return linear(x, w, bias, format, std::nullopt, name);
+}
+
+Value Graph::linear(Value x, Value w, std::optional<Value> bias, WeightFormat format, std::optional<UnaryOp> act,
+                    const std::string& name) {
   const Shape& xs = shape(x);
   LinearAttrs a;
   a.format = format;
+  a.act = act;
   a.in_features = xs.empty() ? 0 : xs.back();
   std::vector<Value> in{x, w};
   if (bias) in.push_back(*bias);
@@ -28,6 +34,7 @@ json::Object linear_attrs_to_json(const Attrs& attrs) {
   json::Object o;
   o.insert("format", json::Value(std::string(weight_format_name(a.format))));
   o.insert("in", json::Value(a.in_features));
+  if (a.act) o.insert("act", json::Value(std::string(tl::op_name(*a.act))));  // absent: none
   return o;
 }
 
@@ -41,6 +48,14 @@ Attrs linear_attrs_from_json(const json::Object& o, const char* op) {
     TL_THROW(ValueError, "[", op, "] attribute 'format': ", e.what());
   }
   a.in_features = r.i64("in");
+  if (r.has("act") && r.str("act") != "none") {
+    const std::string& s = r.str("act");
+    const std::optional<UnaryOp> act = unary_op_from_name(s);
+    if (!act || !kernels::is_bias_activation(*act))
+      TL_THROW(ValueError, "[", op, "] attribute 'act' = \"", s,
+               "\" is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid or tanh)");
+    a.act = act;
+  }
   r.done();
   return Attrs(a);
 }
@@ -61,6 +76,9 @@ OpDef make_linear() {
   };
   d.infer = [](const Attrs& attrs, std::span<const ValueType> in) {
     const LinearAttrs& a = get<LinearAttrs>(attrs);
+    if (a.act && !kernels::is_bias_activation(*a.act))
+      TL_THROW(ValueError, "[linear] attribute 'act' = ", tl::op_name(*a.act),
+               " is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid or tanh)");
     const bool has_bias = in.size() > 2;
     return ValueType{DType::f32, kernels::linear_shape(in[0].dtype, in[0].shape, in[1].dtype, in[1].shape,
                                                        has_bias ? &in[2].shape : nullptr,
@@ -72,7 +90,7 @@ OpDef make_linear() {
   d.kernel = [](const Attrs& attrs, std::span<const Tensor> in, const Tensor& out) {
     const LinearAttrs& a = get<LinearAttrs>(attrs);
     kernels::linear_into(in[0], in[1], in.size() > 2 ? std::optional<Tensor>(in[2]) : std::nullopt, a.format,
-                         a.in_features, out);
+                         a.in_features, out, a.act);
   };
   return d;
 }

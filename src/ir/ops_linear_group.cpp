@@ -41,6 +41,9 @@ OpDef make_linear_group() {
   };
   d.infer = [](const Attrs& attrs, std::span<const ValueType> in) {
     const LinearAttrs& a = get<LinearAttrs>(attrs);
+    if (a.act)
+      TL_THROW(ValueError, "[linear_group] has no 'act' attribute (got ", tl::op_name(*a.act),
+               "): only a single linear runs an activation epilogue");
     std::vector<DType> dts;
     std::vector<Shape> ws;
     for (size_t i = 1; i < in.size(); ++i) {

@@ -49,6 +49,16 @@ const std::map<std::string, std::vector<std::string>>& required_attrs() {
   return r;
 }
 
+// Attributes an op call may give that the op's default form leaves out (absent means this default).
+const std::map<std::string, json::Object>& optional_attrs() {
+  static const std::map<std::string, json::Object> o = [] {
+    std::map<std::string, json::Object> m;
+    m["linear"].insert("act", json::Value("none"));  // the epilogue activation (LinearAttrs::act)
+    return m;
+  }();
+  return o;
+}
+
 bool is_float_text(const std::string& t) {
   return t.find_first_of(".eE") != std::string::npos || t.find("inf") != std::string::npos ||
          t.find("nan") != std::string::npos;
@@ -138,6 +148,9 @@ OpCall resolve_op_call(const Expr& call, const std::string& source) {
   const OpDef& def = *found->first;
   // Start from the op's defaults, so a call spells out only what differs.
   json::Object attrs = def.attrs_to_json(found->second);
+  if (auto o = optional_attrs().find(op); o != optional_attrs().end())
+    for (const json::Member& m : o->second)
+      if (!attrs.contains(m.key)) attrs.insert(m.key, m.value);
   std::set<std::string> given;
   for (const KwArg& k : call.kwargs) {
     const std::string kat = where(source, k.loc);

@@ -47,6 +47,7 @@ bool group_linears(Graph& g, const PassOptions&) {
     if (xt.dtype != DType::f32 || xt.shape.empty() || wt.shape.size() != 2) continue;
     WeightFormat f;
     if (n.kind == OpKind::linear) {
+      if (std::get<LinearAttrs>(n.attrs).act) continue;  // an activation epilogue: not a plain product
       f = std::get<LinearAttrs>(n.attrs).format;
     } else if (n.kind == OpKind::einsum) {
       const LinearForm lf = linear_form(std::get<EinsumAttrs>(n.attrs).spec);
@@ -91,7 +92,7 @@ bool group_linears(Graph& g, const PassOptions&) {
     ValueType t = d.type(first.output);
     t.shape.back() = total;
     const Value out = d.new_value(d.infos[size_t(first.output.id)].name + ".group", t);
-    insert_before[members[0].node] = Node{OpKind::linear_group, LinearAttrs{WeightFormat(fmt), k}, in, out};
+    insert_before[members[0].node] = Node{OpKind::linear_group, LinearAttrs{WeightFormat(fmt), k, std::nullopt}, in, out};
     const int axis = int(t.shape.size()) - 1;
     int64_t off = 0;
     for (const Member& m : members) {

@@ -19,6 +19,7 @@ std::vector<Pass> pipeline_passes(OptLevel level, const PassOptions& opt) {
     p.push_back({"einsum_merge", merge_einsum_chains});
     if (opt.split_einsums) p.push_back({"einsum_split", split_einsums});
     p.push_back({"fusion", elementwise_fusion});
+    p.push_back({"linear_epilogue", fuse_linear_epilogues});
     p.push_back({"linear_group", group_linears});
     p.push_back({"cse", common_subexpression_elimination});
     p.push_back({"dce", dead_code_elimination});

@@ -188,7 +188,7 @@ bool apply_weight_formats(Graph& g, const std::map<std::string, WeightFormat>& f
     auto t = targets.find(n.inputs[1].id);
     if (t == targets.end()) continue;
     const Value x = n.inputs[0], w = n.inputs[1];
-    const LinearAttrs attrs{t->second.first, d.type(x).shape.back()};
+    const LinearAttrs attrs{t->second.first, d.type(x).shape.back(), std::nullopt};
     const int64_t nout = d.type(w).shape[0];
     // Fold a following bias add: the einsum result used once, by add(y, b) or add(b, y) with b a param [n].
     const Value y = n.output;

@@ -233,6 +233,32 @@ TEST(GraphModelCli, OptimisedOneTokenProgramWithLinearGroupsRuns) {
   fs::remove_all(tmp);
 }
 
+// BERT optimised for 8 tokens: its biases and GELU are linear epilogues (act=gelu_erf in the program), and the
+// program runs to `tlt forward`'s hidden states.
+TEST(GraphModelCli, OptimisedBertProgramWithLinearEpiloguesRuns) {
+  const std::string dir = model_dir("bert");
+  const fs::path tmp = fs::temp_directory_path() / ("tlt_graph_epilogue_" + std::to_string(::getpid()));
+  fs::create_directories(tmp);
+  auto rg = run_tlt("graph " + dir + " --tl --seq 8 --opt full -o " + (tmp / "m.tl").string());
+  ASSERT_EQ(rg.code, 0) << rg.out;
+  std::ifstream f(tmp / "m.tl");
+  const std::string prog((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_NE(prog.find("act=gelu_erf"), std::string::npos) << prog.substr(0, 600);
+  const std::vector<int64_t> ids{5, 6, 7, 8, 9, 10, 11, 12};
+  write_npy((tmp / "ids.npy").string(), Tensor::from_vector<int64_t>({1, 8}, ids));
+  write_npy((tmp / "tt.npy").string(), Tensor::zeros({1, 8}, DType::i64));
+  write_npy((tmp / "mask.npy").string(), Tensor::full({1, 8}, 1.0));
+  auto rr = run_tlt("run " + (tmp / "m.tl").string() + " --weights " + dir + "/model.safetensors -i ids=" +
+                    (tmp / "ids.npy").string() + " -i type_ids=" + (tmp / "tt.npy").string() + " -i mask=" +
+                    (tmp / "mask.npy").string() + " -o hidden=" + (tmp / "got.npy").string());
+  ASSERT_EQ(rr.code, 0) << rr.out;
+  auto rf = run_tlt("forward " + dir + " --tokens 5,6,7,8,9,10,11,12 --output hidden -o " + (tmp / "want.npy").string());
+  ASSERT_EQ(rf.code, 0) << rf.out;
+  Diff d = diff(read_npy((tmp / "want.npy").string()), read_npy((tmp / "got.npy").string()));
+  EXPECT_LE(d.max_abs, 1e-5 * std::max(1.0, d.scale));
+  fs::remove_all(tmp);
+}
+
 // The committed sample (examples/models/llama_tiny.tl, made by `tlt graph tests/fixtures/models/llama --tl
 // --seq 4`) still runs to the fixture model's logits.
 TEST(GraphModelCli, CommittedLlamaSampleRunsToForwardsLogits) {

@@ -11,6 +11,7 @@
 #include "tl/npy.h"
 #include "tl/ops.h"
 #include "tl/quant.h"
+#include "tl/threading.h"
 
 #include "../error_of.h"
 
@@ -77,6 +78,46 @@ TEST(LinearOp, EveryFormatMatchesNumPy) {
   }
 }
 
+// linear {act}: the bias and the activation run as the product's epilogue (tl::GemmEpilogue) on both the blocked
+// path (x's 6 rows) and the GEMV path (1 and 4 rows), 1 and 2 threads. Against torch (float64, the fixture), and
+// bit for bit against the unfused kernels (linear without bias, then bias_act), whose arithmetic it reuses.
+TEST(LinearOp, ActivationEpilogueMatchesTorchAndTheUnfusedKernels) {
+  const Tensor x = read_npy(kDir + "x.npy");  // [2, 3, 64]
+  const Tensor b = read_npy(kDir + "b.npy");  // [24]
+  const std::pair<const char*, UnaryOp> acts[] = {{"relu", UnaryOp::relu},         {"gelu_erf", UnaryOp::gelu_erf},
+                                                  {"gelu_tanh", UnaryOp::gelu_tanh}, {"silu", UnaryOp::silu},
+                                                  {"sigmoid", UnaryOp::sigmoid},   {"tanh", UnaryOp::tanh}};
+  const int saved = num_threads();
+  for (WeightFormat f : {WeightFormat::f32, WeightFormat::q8_0}) {
+    const Tensor q = stored(read_npy(kDir + "w_" + weight_format_name(f) + ".npy"), f, 64);
+    for (const auto& [name, act] : acts) {
+      SCOPED_TRACE(std::string(weight_format_name(f)) + " " + name);
+      const Tensor want = read_npy(kDir + "y_" + weight_format_name(f) + "_" + name + ".npy");  // [2, 3, 24]
+      for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        const Tensor y = kernels::linear(x, q, b, f, 64, act);
+        // As the plain linear's tolerance (k = 64, |y| <= 5): the activations are within 1e-6 of torch's.
+        EXPECT_LE(max_abs_diff(y, want), 2e-5);
+        const Tensor unfused = kernels::bias_act(kernels::linear(x, q, std::nullopt, f, 64), b, act);
+        EXPECT_EQ(std::memcmp(y.raw_data(), unfused.raw_data(), y.nbytes()), 0);
+        for (int64_t rows : {1, 4}) {  // the GEMV path
+          const Tensor xs = x.reshape({6, 64}).slice(0, 0, rows);
+          const Tensor ys = kernels::linear(xs, q, b, f, 64, act);
+          const Tensor us = kernels::bias_act(kernels::linear(xs, q, std::nullopt, f, 64), b, act);
+          EXPECT_EQ(std::memcmp(ys.raw_data(), us.raw_data(), ys.nbytes()), 0) << rows << " rows";
+        }
+      }
+      // No bias: act(x W^T) alone.
+      const Tensor nb = kernels::linear(x, q, std::nullopt, f, 64, act);
+      const Tensor nb_ref = kernels::unary(act, kernels::linear(x, q, std::nullopt, f, 64));
+      EXPECT_LE(max_abs_diff(nb, nb_ref), 1e-6);
+    }
+  }
+  set_num_threads(saved);
+  const std::string e = error_of<ValueError>([&] { kernels::linear(x, read_npy(kDir + "w.npy"), b, WeightFormat::f32, 64, UnaryOp::exp); });
+  EXPECT_NE(e.find("exp is not an activation"), std::string::npos) << e;
+}
+
 TEST(LinearOp, StridedInputAndManyRows) {
   // A transposed view as x and m = 70 rows (the packed-panel path of qgemm) agree with the reference.
   const Tensor w = read_npy(kDir + "w.npy");  // [24, 64]
@@ -112,6 +153,25 @@ TEST(LinearOp, BuilderInfersTheOutputAndFormsRoundTrip) {
   const std::string e = error_of<ParseError>([&] { parse_graph_text(bad); });
   EXPECT_NE(e.find("format"), std::string::npos) << e;
   EXPECT_NE(e.find("q9_0"), std::string::npos) << e;
+  // The activation attribute: printed only when set, round-trips, and must name an activation.
+  Graph h("lin_act");
+  Value hx = h.input("x", {5, 64});
+  h.output(h.linear(hx, h.param("w", {24, 64}), h.param("b", {24}), WeightFormat::f32, UnaryOp::gelu_erf, "y"));
+  const std::string ht = to_text(h);
+  EXPECT_NE(ht.find("act=\"gelu_erf\""), std::string::npos) << ht;
+  EXPECT_EQ(text.find("act="), std::string::npos) << text;
+  EXPECT_EQ(parse_graph_text(ht), h);
+  EXPECT_EQ(parse_graph_json(to_json(h)), h);
+  std::string bad_act = ht;
+  bad_act.replace(bad_act.find("\"gelu_erf\""), 10, "\"exp\"");
+  const std::string ea = error_of<ParseError>([&] { parse_graph_text(bad_act); });
+  EXPECT_NE(ea.find("'act' = \"exp\" is not an activation"), std::string::npos) << ea;
+  const std::string eg = error_of<ValueError>([&] {
+    Graph k;
+    k.add_op(OpKind::linear_group, LinearAttrs{WeightFormat::f32, 64, UnaryOp::silu},
+             {k.input("x", {2, 64}), k.param("w", {8, 64})});
+  });
+  EXPECT_NE(eg.find("[linear_group] has no 'act' attribute"), std::string::npos) << eg;
 }
 
 TEST(LinearOp, ErrorsNameTheFormatTheExpectedAndTheActual) {
@@ -153,6 +213,6 @@ TEST(LinearOp, ErrorsNameTheFormatTheExpectedAndTheActual) {
   Graph g;
   Value x = g.input("x", {2, 64});
   Value w = g.param("w", {24, 64});
-  e = error_of<ShapeError>([&] { g.add_op(OpKind::linear, LinearAttrs{WeightFormat::f32, 32}, {x, w}); });
+  e = error_of<ShapeError>([&] { g.add_op(OpKind::linear, LinearAttrs{WeightFormat::f32, 32, std::nullopt}, {x, w}); });
   EXPECT_NE(e.find("expected last dim 32"), std::string::npos) << e;
 }

@@ -17,10 +17,10 @@ TEST(Pipeline, LevelsListTheirPasses) {
   };
   EXPECT_EQ(names(OptLevel::none), "");
   EXPECT_EQ(names(OptLevel::basic), "dce cse fold simplify cse dce ");
-  EXPECT_EQ(names(OptLevel::full), "dce cse fold simplify cse dce einsum_merge einsum_split fusion linear_group cse dce ");
+  EXPECT_EQ(names(OptLevel::full), "dce cse fold simplify cse dce einsum_merge einsum_split fusion linear_epilogue linear_group cse dce ");
   PassOptions no_split;
   no_split.split_einsums = false;
-  EXPECT_EQ(pipeline_passes(OptLevel::full, no_split).size(), 11u);
+  EXPECT_EQ(pipeline_passes(OptLevel::full, no_split).size(), 12u);
   EXPECT_EQ(parse_opt_level("full"), OptLevel::full);
   EXPECT_STREQ(opt_level_name(OptLevel::basic), "basic");
   try {

@@ -3,10 +3,12 @@
 // views (broadcast views have stride 0) into inner runs.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "tl/op_kinds.h"
 #include "tl/tensor.h"
 
 namespace tl::kernels::detail {
@@ -41,6 +43,9 @@ void store_f32(const float* src, uint8_t* p, DType dt, int64_t s, int64_t n);
 // y = softmax(x) over n contiguous floats (y may alias x); all -inf -> zeros, any NaN -> NaN. In softmax.cpp,
 // shared with the fused softmax.
 void softmax_row(const float* x, float* y, int64_t n);
+// y[i] = act(y[i] + b[i]) over n contiguous floats, in place, with bias_act's arithmetic (b null: act(y[i]);
+// act none: y[i] + b[i]). act must be none or a bias activation (is_bias_activation). In fused.cpp.
+void bias_act_inplace(std::optional<UnaryOp> act, const float* b, float* y, int64_t n);
 void store_f64(const double* src, uint8_t* p, DType dt, int64_t s, int64_t n);
 void store_i64(const int64_t* src, uint8_t* p, DType dt, int64_t s, int64_t n);
 

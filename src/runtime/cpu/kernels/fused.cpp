@@ -37,6 +37,17 @@ void bias_act_row(const float* x, const float* b, float* y, int64_t n) {
   }
 }
 
+// y[i] = act(y[i]) over n contiguous floats, in place (an epilogue with an activation and no bias).
+template <class F>
+void act_row(float* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + s::kLanes <= n; i += s::kLanes) s::store(y + i, F::v(s::load(y + i)));
+  if (i < n) {
+    const int r = int(n - i);
+    s::storen(y + i, F::v(s::loadn(y + i, r)), r);
+  }
+}
+
 using RowFn = void (*)(const float*, const float*, float*, int64_t);
 RowFn bias_row_fn(std::optional<UnaryOp> act) {
   if (!act) return bias_act_row<Ident>;
@@ -53,6 +64,21 @@ RowFn bias_row_fn(std::optional<UnaryOp> act) {
            " is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid, tanh or none)");
 }
 
+using ActFn = void (*)(float*, int64_t);
+ActFn act_fn(UnaryOp act) {
+  switch (act) {
+    case UnaryOp::relu: return act_row<Relu>;
+    case UnaryOp::gelu_erf: return act_row<GeluErf>;
+    case UnaryOp::gelu_tanh: return act_row<GeluTanh>;
+    case UnaryOp::silu: return act_row<Silu>;
+    case UnaryOp::sigmoid: return act_row<Sigmoid>;
+    case UnaryOp::tanh: return act_row<Tanh>;
+    default: break;
+  }
+  TL_THROW(ValueError, "[linear] act ", op_name(act),
+           " is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid or tanh)");
+}
+
 // The row walk over every dim but the last, for x and out (and a mask broadcast to x when given).
 Walk row_walk(const Tensor& x, const Tensor& out, const Shape* mstr) {
   Shape rshape;
@@ -67,6 +93,11 @@ Walk row_walk(const Tensor& x, const Tensor& out, const Shape* mstr) {
 }
 
 }  // namespace
+
+void detail::bias_act_inplace(std::optional<UnaryOp> act, const float* b, float* y, int64_t n) {
+  if (b) bias_row_fn(act)(y, b, y, n);
+  else if (act) act_fn(*act)(y, n);
+}
 
 bool is_bias_activation(UnaryOp op) {
   return op == UnaryOp::relu || op == UnaryOp::gelu_erf || op == UnaryOp::gelu_tanh || op == UnaryOp::silu ||

@@ -56,10 +56,25 @@ Shape linear_shape(DType x_dtype, const Shape& x, DType w_dtype, const Shape& w,
   return out;
 }
 
+namespace {
+// The epilogue's context: the bias (or null) and the activation, applied row by row to a finished block.
+struct BiasAct {
+  const float* bias;
+  std::optional<UnaryOp> act;
+};
+void bias_act_block(const void* ctx, float* c, int64_t ldc, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
+  const auto& e = *static_cast<const BiasAct*>(ctx);
+  for (int64_t i = i0; i < i0 + rows; ++i) detail::bias_act_inplace(e.act, e.bias ? e.bias + j0 : nullptr, c + i * ldc + j0, cols);
+}
+}  // namespace
+
 void linear_into(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
-                 int64_t in_features, const Tensor& out) {
+                 int64_t in_features, const Tensor& out, std::optional<UnaryOp> act) {
   check_defined("linear", "x", x);
   check_defined("linear", "weight", w);
+  if (act && !is_bias_activation(*act))
+    TL_THROW(ValueError, "[linear] act ", op_name(*act),
+             " is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid, tanh or none)");
   Shape bshape;
   if (bias) {
     check_defined("linear", "bias", *bias);
@@ -73,26 +88,21 @@ void linear_into(const Tensor& x, const Tensor& w, const std::optional<Tensor>& 
   const Tensor xc = x.contiguous();  // [m, k]
   const Tensor wc = w.contiguous();  // [n, k] or [n, row bytes]
   float* y = out.data<float>();      // [m, n]
-  qgemm(m, n, k, xc.data<float>(), k, wc.raw_data(), format, y, n);
-  if (!bias) return;
-  const Tensor b = bias->dtype() == DType::f32 ? bias->contiguous() : bias->to(DType::f32);  // [n]
-  const float* bp = b.data<float>();
-  parallel_for(m, std::max<int64_t>(1, kGrain / std::max<int64_t>(n, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* yr = y + r * n;
-      for (int64_t j = 0; j < n; ++j) yr[j] += bp[j];
-    }
-  });
+  Tensor b;
+  if (bias) b = bias->dtype() == DType::f32 ? bias->contiguous() : bias->to(DType::f32);  // [n]
+  const BiasAct ctx{bias ? b.data<float>() : nullptr, act};
+  const GemmEpilogue ep{&bias_act_block, &ctx};
+  qgemm(m, n, k, xc.data<float>(), k, wc.raw_data(), format, y, n, false, bias || act ? &ep : nullptr);
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const std::optional<Tensor>& bias, WeightFormat format,
-              int64_t in_features) {
+              int64_t in_features, std::optional<UnaryOp> act) {
   Shape bshape;
   if (bias) bshape = bias->shape();
   Tensor out = Tensor::empty(linear_shape(x.dtype(), x.shape(), w.dtype(), w.shape(), bias ? &bshape : nullptr,
                                           bias ? bias->dtype() : DType::f32, format, in_features),
                              DType::f32);
-  linear_into(x, w, bias, format, in_features, out);
+  linear_into(x, w, bias, format, in_features, out, act);
   return out;
 }
 
