@@ -11,11 +11,7 @@ using namespace tl;
 
 namespace {
 
-int count(const Graph& g, OpKind k) {
-  int n = 0;
-  for (const Node& node : g.nodes()) n += node.kind == k;
-  return n;
-}
+using pass_test::count;
 
 const Node* producer(const Graph& g, const std::string& name) {
   const std::optional<Value> v = g.find(name);

@@ -14,11 +14,7 @@ using namespace tl;
 
 namespace {
 
-int count(const Graph& g, OpKind k) {
-  int n = 0;
-  for (const Node& node : g.nodes()) n += node.kind == k;
-  return n;
-}
+using pass_test::count;
 
 // x [b, s, 64] -> q/k/v einsums (48, 16, 16 outputs), an einsum with a transposed weight, and gate/up einsums
 // on a second input; every product an output.

@@ -15,6 +15,13 @@ namespace pass_test {
 
 using PassFn = bool (*)(tl::Graph&, const tl::PassOptions&);
 
+// How many nodes of kind k the graph holds.
+inline int count(const tl::Graph& g, tl::OpKind k) {
+  int n = 0;
+  for (const tl::Node& node : g.nodes()) n += node.kind == k;
+  return n;
+}
+
 // Parses and verifies `before`, runs `pass` (and DCE after it when `then_dce`), verifies, prints.
 inline std::string after(const std::string& before, PassFn pass, bool then_dce = false,
                          const tl::PassOptions& opt = {}) {

@@ -15,6 +15,8 @@ using namespace tl;
 
 namespace {
 
+using pass_test::count;
+
 using tl::test::error_of;
 
 Tensor randn(Shape s, uint32_t seed, float scale = 1.0f) {
@@ -30,12 +32,6 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   double m = 0;
   for (size_t i = 0; i < x.size(); ++i) m = std::max(m, std::abs(x[i] - y[i]));
   return m;
-}
-
-int count(const Graph& g, OpKind k) {
-  int n = 0;
-  for (const Node& node : g.nodes()) n += node.kind == k;
-  return n;
 }
 
 // x [2, 3, 64] -> w1 "...i,oi->...o" + b1 -> relu -> w2 "bsi,oi->bso" -> w3 "...i,io->...o" (GPT-2 Conv1D).
