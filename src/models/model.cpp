@@ -7,7 +7,6 @@
 #include <set>
 #include <sstream>
 
-
 #include "common.h"
 #include "tl/error.h"
 #include "tl/io/safetensors.h"

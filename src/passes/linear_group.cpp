@@ -92,7 +92,8 @@ bool group_linears(Graph& g, const PassOptions&) {
     ValueType t = d.type(first.output);
     t.shape.back() = total;
     const Value out = d.new_value(d.infos[size_t(first.output.id)].name + ".group", t);
-    insert_before[members[0].node] = Node{OpKind::linear_group, LinearAttrs{WeightFormat(fmt), k, std::nullopt}, in, out};
+    insert_before[members[0].node] =
+        Node{OpKind::linear_group, LinearAttrs{WeightFormat(fmt), k, std::nullopt}, in, out};
     const int axis = int(t.shape.size()) - 1;
     int64_t off = 0;
     for (const Member& m : members) {

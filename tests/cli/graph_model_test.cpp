@@ -252,7 +252,8 @@ TEST(GraphModelCli, OptimisedBertProgramWithLinearEpiloguesRuns) {
                     (tmp / "ids.npy").string() + " -i type_ids=" + (tmp / "tt.npy").string() + " -i mask=" +
                     (tmp / "mask.npy").string() + " -o hidden=" + (tmp / "got.npy").string());
   ASSERT_EQ(rr.code, 0) << rr.out;
-  auto rf = run_tlt("forward " + dir + " --tokens 5,6,7,8,9,10,11,12 --output hidden -o " + (tmp / "want.npy").string());
+  auto rf =
+      run_tlt("forward " + dir + " --tokens 5,6,7,8,9,10,11,12 --output hidden -o " + (tmp / "want.npy").string());
   ASSERT_EQ(rf.code, 0) << rf.out;
   Diff d = diff(read_npy((tmp / "want.npy").string()), read_npy((tmp / "got.npy").string()));
   EXPECT_LE(d.max_abs, 1e-5 * std::max(1.0, d.scale));

@@ -103,6 +103,7 @@ TEST(LinearGroupOp, ErrorsNameTheWeightTheExpectedAndTheActual) {
   EXPECT_NE(e.find("input 3"), std::string::npos) << e;
   EXPECT_NE(e.find("dtype bf16, expected f32"), std::string::npos) << e;
   // No weight at all: the arity check names the op.
-  e = error_of<ValueError>([&] { g.add_op(OpKind::linear_group, LinearAttrs{WeightFormat::f32, 64, std::nullopt}, {x}); });
+  e = error_of<ValueError>(
+      [&] { g.add_op(OpKind::linear_group, LinearAttrs{WeightFormat::f32, 64, std::nullopt}, {x}); });
   EXPECT_NE(e.find("linear_group"), std::string::npos) << e;
 }

@@ -114,7 +114,8 @@ TEST(LinearOp, ActivationEpilogueMatchesTorchAndTheUnfusedKernels) {
     }
   }
   set_num_threads(saved);
-  const std::string e = error_of<ValueError>([&] { kernels::linear(x, read_npy(kDir + "w.npy"), b, WeightFormat::f32, 64, UnaryOp::exp); });
+  const Tensor w = read_npy(kDir + "w.npy");
+  const std::string e = error_of<ValueError>([&] { kernels::linear(x, w, b, WeightFormat::f32, 64, UnaryOp::exp); });
   EXPECT_NE(e.find("exp is not an activation"), std::string::npos) << e;
 }
 

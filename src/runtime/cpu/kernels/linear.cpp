@@ -64,7 +64,8 @@ struct BiasAct {
 };
 void bias_act_block(const void* ctx, float* c, int64_t ldc, int64_t i0, int64_t rows, int64_t j0, int64_t cols) {
   const auto& e = *static_cast<const BiasAct*>(ctx);
-  for (int64_t i = i0; i < i0 + rows; ++i) detail::bias_act_inplace(e.act, e.bias ? e.bias + j0 : nullptr, c + i * ldc + j0, cols);
+  const float* b = e.bias ? e.bias + j0 : nullptr;
+  for (int64_t i = i0; i < i0 + rows; ++i) detail::bias_act_inplace(e.act, b, c + i * ldc + j0, cols);
 }
 }  // namespace
 
