@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "tl/graph.h"
 #include "tl/io/hf_config.h"
+#include "tl/io/mmap.h"
 #include "tl/models.h"
 #include "tl/nn/ffn.h"
 #include "tl/nn/position.h"
@@ -70,5 +72,11 @@ std::unique_ptr<Model> make_llama(const io::HfConfig& c, const WeightNames& name
 std::unique_ptr<Model> make_mixtral(const io::HfConfig& c, const WeightNames& names);
 std::unique_ptr<Model> make_vit(const io::HfConfig& c, const WeightNames& names);
 std::unique_ptr<Model> make_t5(const io::HfConfig& c, const WeightNames& names);
+
+// Loaders: once tensor `t`, loaded from the bytes `raw` of mapping `m`, is a converted copy rather than a view of
+// them, the file's pages for it need not stay resident beside it (MappedFile::drop_resident).
+inline void drop_if_copied(const io::MappedFile& m, std::span<const uint8_t> raw, const Tensor& t) {
+  if (t.raw_data() != static_cast<const void*>(raw.data())) m.drop_resident(raw);
+}
 
 }  // namespace tl::models::detail

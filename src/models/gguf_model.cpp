@@ -5,6 +5,7 @@
 // within each head so that its RoPE kernel can rotate adjacent pairs: HF row h*hd + half*hd/2 + i is stored
 // as GGUF row h*hd + 2*i + half. We invert that here (as transformers' TensorProcessor does), so the HF
 // "rotate half" RoPE of src/models/llama.cpp sees the original weights.
+#include "common.h"
 #include "tl/models/gguf_model.h"
 
 #include <algorithm>
@@ -281,12 +282,6 @@ Tensor stored_tensor(const io::GgufFile& f, const std::string& name, const Shape
   return Tensor::wrap(const_cast<uint8_t*>(q.data.data()), {rows, row_bytes}, DType::u8,
                       std::const_pointer_cast<void>(std::static_pointer_cast<const void>(q.owner)));
 }
-
-// A dequantised tensor is a copy (F32 ones are views): the file's pages for it need not stay resident beside it.
-void drop_if_copied(const io::GgufFile& f, const std::string& name, const Tensor& t) {
-  const std::span<const uint8_t> raw = f.raw(name);
-  if (t.raw_data() != static_cast<const void*>(raw.data())) f.mapping()->drop_resident(raw);
-}
 }  // namespace
 
 std::map<std::string, Tensor> gguf_weights_native(const io::GgufFile& f, const io::HfConfig& config,
@@ -298,7 +293,7 @@ std::map<std::string, Tensor> gguf_weights_native(const io::GgufFile& f, const i
     const io::GgufTensorInfo& info = f.tensor_info(e.gguf);
     const std::optional<WeightFormat> wf = e.linear ? gguf_weight_format(info.type) : std::nullopt;
     Tensor t = wf ? stored_tensor(f, e.gguf, e.shape, *wf) : f.dequantize(e.gguf);  // [rows, cols]
-    if (!wf) drop_if_copied(f, e.gguf, t);
+    if (!wf) detail::drop_if_copied(*f.mapping(), f.raw(e.gguf), t);  // dequantised
     if (e.permute_heads > 0) t = unpermute_rows(t, e.permute_heads);
     if (wf) formats[e.hf] = *wf;
     w.emplace(e.hf, std::move(t));
@@ -312,7 +307,7 @@ std::map<std::string, Tensor> gguf_weights(const io::GgufFile& f, const io::HfCo
   std::map<std::string, Tensor> w;
   for (const Expected& e : want) {
     Tensor t = f.dequantize(e.gguf);  // [rows, cols] f32
-    drop_if_copied(f, e.gguf, t);
+    detail::drop_if_copied(*f.mapping(), f.raw(e.gguf), t);  // F32 tensors stay views
     if (e.permute_heads > 0) t = unpermute_rows(t, e.permute_heads);
     w.emplace(e.hf, std::move(t));
   }

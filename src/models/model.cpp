@@ -525,7 +525,7 @@ std::unique_ptr<Model> load_directory(const std::string& dir, Mappings* maps) {
     Tensor t = ck.load(n, io::Convert::to_f32);
     // A converted (bf16, f16, ...) or realigned entry is a copy: its file pages need not stay resident beside it.
     const io::SafetensorsFile& f = ck.file_of(n);
-    if (t.raw_data() != static_cast<const void*>(f.raw(n).data())) f.mapping()->drop_resident(f.raw(n));
+    detail::drop_if_copied(*f.mapping(), f.raw(n), t);
     w.emplace(n, std::move(t));
   }
   return make_model(config, std::move(w));

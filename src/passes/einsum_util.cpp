@@ -70,4 +70,15 @@ LinearForm linear_form(const std::string& spec) {
   return f;
 }
 
+LinearForm node_linear_form(const Draft& d, const std::vector<int>& prod, const Node& n) {
+  if (n.kind != OpKind::einsum || n.inputs.size() != 2) return {};
+  LinearForm f = linear_form(std::get<EinsumAttrs>(n.attrs).spec);
+  if (!f.ok) return {};
+  const Value x = n.inputs[0], w = n.inputs[1];
+  const int p = prod[size_t(w.id)];
+  if (p < 0 || d.nodes[size_t(p)].kind != OpKind::param || x == w) return {};
+  if (d.type(x).dtype != DType::f32 || d.type(w).dtype != DType::f32 || d.type(w).shape.size() != 2) return {};
+  return f;
+}
+
 }  // namespace tl::passes_detail

@@ -28,5 +28,7 @@ struct LinearForm {
   bool transposed = false;
 };
 LinearForm linear_form(const std::string& spec);
+// The linear form of node n when it is such an einsum of an f32 x by a distinct 2-D f32 param W, else !ok.
+LinearForm node_linear_form(const Draft& d, const std::vector<int>& prod, const Node& n);
 
 }  // namespace tl::passes_detail

@@ -41,13 +41,8 @@ Product product_of(const Draft& d, const std::vector<int>& prod, const Node& n) 
     p.format = a.format;
     if (n.inputs.size() > 2) p.bias = n.inputs[2];
   } else if (n.kind == OpKind::einsum) {
-    if (n.inputs.size() != 2 || n.inputs[0] == n.inputs[1]) return p;
-    const passes_detail::LinearForm lf = passes_detail::linear_form(std::get<EinsumAttrs>(n.attrs).spec);
-    const int wp = prod[size_t(n.inputs[1].id)];
-    const ValueType& wt = d.type(n.inputs[1]);
-    if (!lf.ok || lf.transposed || wp < 0 || d.nodes[size_t(wp)].kind != OpKind::param || wt.dtype != DType::f32 ||
-        wt.shape.size() != 2)
-      return p;
+    const passes_detail::LinearForm lf = passes_detail::node_linear_form(d, prod, n);
+    if (!lf.ok || lf.transposed) return p;
   } else {
     return p;
   }

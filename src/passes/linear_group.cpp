@@ -50,10 +50,8 @@ bool group_linears(Graph& g, const PassOptions&) {
       if (std::get<LinearAttrs>(n.attrs).act) continue;  // an activation epilogue: not a plain product
       f = std::get<LinearAttrs>(n.attrs).format;
     } else if (n.kind == OpKind::einsum) {
-      const LinearForm lf = linear_form(std::get<EinsumAttrs>(n.attrs).spec);
-      const int p = prod[size_t(w.id)];
-      if (!lf.ok || lf.transposed || p < 0 || d.nodes[size_t(p)].kind != OpKind::param || wt.dtype != DType::f32)
-        continue;
+      const LinearForm lf = node_linear_form(d, prod, n);
+      if (!lf.ok || lf.transposed) continue;
       f = WeightFormat::f32;
     } else {
       continue;

@@ -19,20 +19,8 @@ namespace tl {
 namespace {
 
 using passes_detail::Draft;
-using passes_detail::linear_form;
 using passes_detail::LinearForm;
-
-// The linear form of node n if it is one with a 2-D weight param as its second operand, else !ok.
-LinearForm node_linear_form(const Draft& d, const std::vector<int>& prod, const Node& n) {
-  if (n.kind != OpKind::einsum || n.inputs.size() != 2) return {};
-  LinearForm f = linear_form(std::get<EinsumAttrs>(n.attrs).spec);
-  if (!f.ok) return {};
-  const Value x = n.inputs[0], w = n.inputs[1];
-  const int p = prod[size_t(w.id)];
-  if (p < 0 || d.nodes[size_t(p)].kind != OpKind::param || x == w) return {};
-  if (d.type(x).dtype != DType::f32 || d.type(w).dtype != DType::f32 || d.type(w).shape.size() != 2) return {};
-  return f;
-}
+using passes_detail::node_linear_form;
 
 // Per value id: the nodes using it (a node once per input slot).
 std::vector<std::vector<int>> consumers(const Draft& d) {
