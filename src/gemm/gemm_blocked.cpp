@@ -1,8 +1,10 @@
 // The hand-written blocked GEMM (backend "blocked", the default for matrix products on AVX2/FMA machines).
 // Goto/BLIS structure: C is cut into per-thread tasks; in each, for every KC slice of k, a KC x NC block of
-// op(B) is packed into 16-column panels (L2/L3 resident), an MC x KC block of op(A) into 6-row panels (L2
-// resident), and a 6x16 register-blocked micro-kernel (12 ymm accumulators, 2 B vectors, 6 A broadcasts per k
-// step) walks them, with the 16-column B panel (KC x 16 x 4 B = 16 KB) in L1. Transposes are absorbed by the
+// op(B) is packed into 16-column panels (L2/L3 resident), an MC x KC block of op(A) into MR-row panels (L2
+// resident), and a register-blocked micro-kernel walks them, with its B panels (KC x 16 x 4 B = 16 KB each) in
+// L1: on AVX2 6x16 (12 ymm accumulators, 2 B vectors, 6 A broadcasts per k step), on AVX-512 12x32 (24 zmm
+// accumulators over two adjacent panels, 2 B vectors, 12 A broadcasts; checked on a lent AVX-512 machine with
+// scripts/device/avx512_check.sh, since this VM has no AVX-512). Transposes are absorbed by the
 // packing; edges are zero-padded in the packs and written back through a small tile buffer. alpha and beta
 // are applied at write-back (beta on the first KC slice only; later slices add to C).
 // Measurements and the choice of MC/KC/NC and of the thread split are in docs/gemm.md.
@@ -20,7 +22,15 @@ namespace tl::gemm_detail {
 
 namespace {
 
-constexpr int64_t MR = 6, NR = 16;
+// B panels are 16 columns wide on every ISA (PackedB and the quantised-weight sources fill 16-column panels);
+// the tile follows the register file: 6 rows x 2 ymm on AVX2 (12 of 16 registers), 12 rows x 2 panels x 1 zmm
+// on AVX-512 (24 of 32; two adjacent panels per call, so each A broadcast feeds two FMAs).
+// NRK: columns per micro-kernel call (adjacent panels read together).
+#if defined(__AVX512F__)
+constexpr int64_t MR = 12, NR = 16, NRK = 32;
+#else
+constexpr int64_t MR = 6, NR = 16, NRK = 16;
+#endif
 
 int64_t env_or(const char* var, int64_t def, int64_t multiple) {
   const char* v = std::getenv(var);
@@ -95,13 +105,18 @@ void pack_kmajor(const float* src, int64_t ld, int64_t rows, int64_t kc, int64_t
     if (h == w) {
       // 8 k values x 8 rows at a time through an in-register transpose. For w = 6 the two extra rows are
       // zeros and each 8-float store spills 2 floats into the next k step's slot (overwritten next; the last
-      // one lands in the slack).
+      // one lands in the slack). For w = 12 the second group's 4 live rows are stored alone: a full store
+      // would overwrite the next step's first rows, already written by the first group.
       for (; p + 8 <= kc; p += 8) {
         for (int64_t g = 0; g < w; g += 8) {
           __m256 r[8];
           for (int i = 0; i < 8; ++i) r[i] = g + i < w ? _mm256_loadu_ps(s + (g + i) * ld + p) : _mm256_setzero_ps();
           transpose8(r);
-          for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (p + i) * w + g, r[i]);
+          if (w - g == 4) {
+            for (int i = 0; i < 8; ++i) _mm_storeu_ps(dst + (p + i) * w + g, _mm256_castps256_ps128(r[i]));
+          } else {
+            for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + (p + i) * w + g, r[i]);
+          }
         }
       }
     }
@@ -146,11 +161,59 @@ void pack_b(bool tb, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_
 // at ap[p * MR + r]) or, when kDirect, read in place from op(A) = A (element (r, p) at ap[r * lda + p]; rows
 // past mr repeat row mr - 1, so nothing outside A is read): that skips packing A for narrow products, where a
 // packed A block would be reused by only a few B panels.
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__)
+
+// NP (1 or 2) 16-column panels at bp and bp + pstride: a 12 x 16 or 12 x 32 tile (12 or 24 zmm accumulators).
+// With two panels each broadcast A value serves two FMAs: 12 broadcasts and 2 B loads per 24 FMAs.
+template <bool kDirect, int NP>
+void tile512(int64_t kc, const float* __restrict ap, int64_t lda, const float* __restrict bp, int64_t pstride,
+             float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+  constexpr int64_t step = kDirect ? 1 : MR;
+  const float* a[MR];  // direct: row i's k = 0 element (packed rows interleave: element (i, p) at ap[p MR + i])
+  if constexpr (kDirect)
+    for (int64_t i = 0; i < MR; ++i) a[i] = ap + std::min(i, mr - 1) * lda;
+  for (int64_t i = 0; i < mr; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+  __m512 acc[NP][MR];
+  for (int t = 0; t < NP; ++t)
+    for (int64_t i = 0; i < MR; ++i) acc[t][i] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t p = 0, q = 0; p < kc; ++p, q += step) {
+    __m512 b[NP];
+    for (int t = 0; t < NP; ++t) b[t] = _mm512_load_ps(bp + t * pstride + p * NR);
+#pragma GCC unroll 12
+    for (int64_t i = 0; i < MR; ++i) {
+      const __m512 x = _mm512_set1_ps(kDirect ? a[i][q] : ap[q + i]);
+      for (int t = 0; t < NP; ++t) acc[t][i] = _mm512_fmadd_ps(x, b[t], acc[t][i]);
+    }
+  }
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+  for (int t = 0; t < NP; ++t) {
+    const int64_t w = std::min<int64_t>(NR, nr - t * NR);  // columns of this panel inside C
+    const __mmask16 cols = __mmask16((1u << w) - 1);
+    for (int64_t i = 0; i < mr; ++i) {
+      float* ci = c + i * ldc + t * NR;
+      __m512 r = _mm512_mul_ps(va, acc[t][i]);
+      if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(cols, ci), r);
+      _mm512_mask_storeu_ps(ci, cols, r);
+    }
+  }
+}
+
+// nr <= 2 NR columns: the second panel (at bp + pstride) is read only when nr > NR.
+template <bool kDirect>
+void micro_kernel(int64_t kc, const float* __restrict ap, int64_t lda, const float* __restrict bp, int64_t pstride,
+                  float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+  if (nr > NR) tile512<kDirect, 2>(kc, ap, lda, bp, pstride, c, ldc, mr, nr, alpha, beta);
+  else tile512<kDirect, 1>(kc, ap, lda, bp, pstride, c, ldc, mr, nr, alpha, beta);
+}
+
+#endif
+
+#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
 
 template <bool kDirect>
-void micro_kernel(int64_t kc, const float* __restrict ap, int64_t lda, const float* __restrict bp, float* c,
-                  int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
+void micro_kernel(int64_t kc, const float* __restrict ap, int64_t lda, const float* __restrict bp, int64_t,
+                  float* c, int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta) {
   constexpr int64_t step = kDirect ? 1 : MR;
   auto row = [&](int64_t i) { return kDirect ? ap + std::min(i, mr - 1) * lda : ap + i; };
   const float *a0 = row(0), *a1 = row(1), *a2 = row(2), *a3 = row(3), *a4 = row(4), *a5 = row(5);
@@ -209,6 +272,10 @@ void micro_kernel(int64_t kc, const float* __restrict ap, int64_t lda, const flo
       c[i * ldc + j] = beta == 0.0f ? t[i * NR + j] : t[i * NR + j] + beta * c[i * ldc + j];
 }
 
+#endif
+
+#if defined(__AVX2__) && defined(__FMA__)
+
 // m == 1 (decode with a pre-packed weight): c[0, 0:nr] = alpha * x Bp + beta * c with x[p] at x[p * incx].
 // The 6-row kernel would spend 10 of its 12 FMAs on padding rows; here 4 independent accumulators stream the
 // B panel at two 64-byte rows per step.
@@ -234,7 +301,9 @@ void row_kernel(int64_t kc, const float* x, int64_t incx, const float* __restric
   for (int64_t j = 0; j < nr; ++j) c[j] = beta == 0.0f ? t[j] : t[j] + beta * c[j];
 }
 
-#else  // portable fallback (not used on x86-64 builds with -march=native)
+#endif
+
+#if !(defined(__AVX2__) && defined(__FMA__))  // portable fallback (not used on x86-64 builds with -march=native)
 
 void row_kernel(int64_t kc, const float* x, int64_t incx, const float* bp, float* c, int64_t nr, float alpha,
                 float beta) {
@@ -245,8 +314,8 @@ void row_kernel(int64_t kc, const float* x, int64_t incx, const float* bp, float
 }
 
 template <bool kDirect>
-void micro_kernel(int64_t kc, const float* ap, int64_t lda, const float* bp, float* c, int64_t ldc, int64_t mr,
-                  int64_t nr, float alpha, float beta) {
+void micro_kernel(int64_t kc, const float* ap, int64_t lda, const float* bp, int64_t, float* c, int64_t ldc,
+                  int64_t mr, int64_t nr, float alpha, float beta) {
   float t[MR * NR] = {};
   for (int64_t p = 0; p < kc; ++p)
     for (int64_t i = 0; i < mr; ++i)
@@ -299,19 +368,19 @@ void run_task(bool ta, bool tb, int64_t m0, int64_t m1, int64_t n0, int64_t n1, 
       for (int64_t ic = m0; ic < m1; ic += mcb) {
         const int64_t mc = std::min(mcb, m1 - ic);
         if (!direct_a) pack_a(ta, a, lda, ic, mc, pc, kc, apack);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int64_t nr = std::min(NR, nc - jr);
+        for (int64_t jr = 0; jr < nc; jr += NRK) {
+          const int64_t nr = std::min(NRK, nc - jr);
           float* cj = c + ic * ldc + jc + jr;
           const float* bj = bp + jr * kc;
           if (direct_a) {
             const float* ai = a + ic * lda + pc;
             for (int64_t ir = 0; ir < mc; ir += MR)
-              micro_kernel<true>(kc, ai + ir * lda, lda, bj, cj + ir * ldc, ldc, std::min(MR, mc - ir), nr, alpha,
-                                 beta_here);
+              micro_kernel<true>(kc, ai + ir * lda, lda, bj, kc * NR, cj + ir * ldc, ldc, std::min(MR, mc - ir), nr,
+                                 alpha, beta_here);
           } else {
             for (int64_t ir = 0; ir < mc; ir += MR)
-              micro_kernel<false>(kc, apack + ir * kc, 0, bj, cj + ir * ldc, ldc, std::min(MR, mc - ir), nr, alpha,
-                                  beta_here);
+              micro_kernel<false>(kc, apack + ir * kc, 0, bj, kc * NR, cj + ir * ldc, ldc, std::min(MR, mc - ir), nr,
+                                  alpha, beta_here);
           }
         }
         if (ep && last_slice) ep->fn(ep->ctx, c, ldc, ic, mc, jc, nc);  // MC x NC, still in L2

@@ -3,7 +3,7 @@
 // product with a q8_0 / q4_0 weight block is an exact integer dot product, scaled once: d_w * d_x * (q_w . q_x).
 // This is llama.cpp's vec_dot_q8_0_q8_0 / vec_dot_q4_0_q8_0 arithmetic (its activation scale is f16; ours
 // stays f32). AVX2: |q_w| (unsigned) times sign-adjusted q_x with maddubs (pairs of products, at most
-// 2 * 128 * 127 < 2^15: no saturation), then madd with ones to int32 lanes.
+// 2 * 128 * 127 < 2^15: no saturation), then madd with ones to int32 lanes; with VNNI one dpbusd does both.
 // The reference (qgemm_int8_naive) rounds x with the same scalar code and sums the exact block dots in double.
 #include <immintrin.h>
 
@@ -77,6 +77,23 @@ using simd::hsum;
 using simd::ld128;
 using simd::ld256;
 
+// VNNI (AVX512-VNNI with VL, or AVX-VNNI) sums four u8 x s8 products straight into int32 lanes: one
+// instruction for maddubs + madd, and no int16 intermediate to bound.
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
+#define TL_VNNI 1
+#else
+#define TL_VNNI 0
+#endif
+
+// sum over each group of 4 bytes of u[t] * s[t] (u unsigned, s signed), as 8 int32 lanes; exact (|u| <= 128 here).
+inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#if TL_VNNI
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
 // 32 signed weights of one block.
 template <WeightFormat F>
 inline __m256i load_w(const uint8_t* wb) {
@@ -94,7 +111,6 @@ void rows_int8(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float*
                float* y, int64_t ldy, bool accumulate) {
   constexpr int64_t BB = F == WeightFormat::q8_0 ? 34 : 18;
   const int64_t nb = k / 32;
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t j = j0; j < j1; ++j) {
     const uint8_t* wr = w + j * rb;
     __m256 acc[M];
@@ -107,8 +123,7 @@ void rows_int8(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float*
 #pragma GCC unroll 4
       for (int i = 0; i < M; ++i) {
         const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + i * k + b * 32));
-        const __m256i p16 = _mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, qw));  // q_w * q_x in pairs
-        const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, ones));      // 8 exact int32 partial dots
+        const __m256 p = _mm256_cvtepi32_ps(dot_u8s8(aw, _mm256_sign_epi8(xv, qw)));  // 8 exact partial dots
         acc[i] = _mm256_fmadd_ps(p, _mm256_set1_ps(dw * dx[i * nb + b]), acc[i]);
       }
     }
@@ -133,7 +148,8 @@ template <int M>
 void rows8_q4_0(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float* dx, const int32_t* sx8,
                 const uint8_t* w, int64_t rb, float* y, int64_t ldy, bool accumulate) {
   const int64_t nb = k / 32;
-  const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0F);
+  [[maybe_unused]] const __m256i ones = _mm256_set1_epi16(1);
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
   const int64_t group = 8 * rb, step = (group + nb - 1) / nb;  // bytes of eight rows; prefetched per block
   for (int64_t j = j0; j + 8 <= j1; j += 8) {
     const uint8_t* w0 = w + j * rb;
@@ -172,6 +188,17 @@ void rows8_q4_0(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float
           std::memcpy(&v, xb + off, 4);
           return _mm256_set1_epi32(v);
         };
+#if TL_VNNI
+        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), lo[0], bx(0));
+        s = _mm256_dpbusd_epi32(s, hi[0], bx(16));
+        s = _mm256_dpbusd_epi32(s, lo[1], bx(4));
+        s = _mm256_dpbusd_epi32(s, hi[1], bx(20));
+        s = _mm256_dpbusd_epi32(s, lo[2], bx(8));
+        s = _mm256_dpbusd_epi32(s, hi[2], bx(24));
+        s = _mm256_dpbusd_epi32(s, lo[3], bx(12));
+        s = _mm256_dpbusd_epi32(s, hi[3], bx(28));
+        const __m256i dot = _mm256_sub_epi32(s, _mm256_set1_epi32(sx8[i * nb + b]));
+#else
         __m256i s = _mm256_maddubs_epi16(lo[0], bx(0));
         s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[0], bx(16)));
         s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[1], bx(4)));
@@ -181,6 +208,7 @@ void rows8_q4_0(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float
         s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[3], bx(12)));
         s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[3], bx(28)));
         const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(sx8[i * nb + b]));
+#endif
         acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_set1_ps(dx[i * nb + b])), acc[i]);
       }
     }
