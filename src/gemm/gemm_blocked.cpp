@@ -157,10 +157,11 @@ void pack_b(bool tb, const float* b, int64_t ldb, int64_t p0, int64_t kc, int64_
   else pack_rmajor(b + p0 * ldb + j0, ldb, nc, kc, NR, dst);
 }
 
-// C tile (mr x nr, mr <= MR, nr <= NR) = alpha * A Bp + beta * C. A is a packed MR-row panel (element (r, p)
-// at ap[p * MR + r]) or, when kDirect, read in place from op(A) = A (element (r, p) at ap[r * lda + p]; rows
-// past mr repeat row mr - 1, so nothing outside A is read): that skips packing A for narrow products, where a
-// packed A block would be reused by only a few B panels.
+// C tile (mr x nr, mr <= MR, nr <= NRK) = alpha * A Bp + beta * C, Bp being ceil(nr / 16) 16-column panels
+// pstride floats apart. A is a packed MR-row panel (element (r, p) at ap[p * MR + r]) or, when kDirect, read in
+// place from op(A) = A (element (r, p) at ap[r * lda + p]; rows past mr repeat row mr - 1, so nothing outside A
+// is read): that skips packing A for narrow products, where a packed A block would be reused by only a few B
+// panels.
 #if defined(__AVX512F__)
 
 // NP (1 or 2) 16-column panels at bp and bp + pstride: a 12 x 16 or 12 x 32 tile (12 or 24 zmm accumulators).
