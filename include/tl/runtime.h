@@ -41,6 +41,19 @@ struct MemoryPlan {
 // gets its own range (the naive plan). Exposed for tests and tools.
 MemoryPlan plan_memory(std::vector<BufferSlot> slots, bool reuse = true);
 
+// Per-op wall time summed over every Executor::run in the process while profiling is on (off by default; one
+// relaxed atomic load per node when off). Ops are keyed by their text-form name ("linear", "add", "rms_norm");
+// views count with ~0 time. Each run merges its times under a lock when it ends, so concurrent executors may
+// profile at once. `tlt bench --profile` prints it.
+struct OpProfileEntry {
+  std::string op;
+  int64_t calls = 0;
+  double seconds = 0;
+};
+void set_op_profiling(bool on);
+void reset_op_profile();
+std::vector<OpProfileEntry> op_profile();  // most time first
+
 struct ExecutorOptions {
   bool reuse_memory = true;  // false: one buffer per intermediate (for debugging and comparison)
   // Ops that allow it (OpDef::in_place: elementwise and row-wise) write their output over an operand of the

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -98,6 +99,36 @@ TEST(CliBench, ActivationPrecisionIsReported) {
     ASSERT_EQ(f.code, 0) << f.out;
     EXPECT_EQ(json_of(f.out).as_object().at("activations").as_string(), "f32") << what;
   }
+}
+
+// --profile: per op kind the calls over the timed runs only (not the warm-up), seconds within the timed total.
+TEST(CliBench, ProfileCountsTheTimedRunsOps) {
+  auto r = run_tlt("bench decode " + kModels + "/llama --tokens 3 --reps 2 --threads 1 --json --profile");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = json_of(r.out);
+  const double timed = j.as_object().at("profile_timed_s").as_double();
+  EXPECT_GT(timed, 0);
+  ASSERT_NE(j.find("profile"), nullptr);
+  double sum = 0;
+  std::map<std::string, int64_t> calls;
+  for (const auto& e : j.as_object().at("profile").as_array()) {
+    calls[e.as_object().at("op").as_string()] = e.as_object().at("calls").as_int();
+    sum += e.as_object().at("seconds").as_double();
+  }
+  EXPECT_LE(sum, timed * 1.01);
+  // The fixture has 2 layers, each with an rms_norm before attention and one before the MLP, and a final norm;
+  // each timed generate() runs the graph 4 times (the one-token prompt step and 3 steps): 2 x 4 x 5 norms and
+  // 2 x 4 x 2 attentions (the warm-up run not counted).
+  EXPECT_EQ(calls["rms_norm"], 40) << r.out;
+  EXPECT_EQ(calls["attention"], 16) << r.out;
+  // Text form: a table ending with the time outside the graph.
+  auto t = run_tlt("bench prompt " + kModels + "/llama --tokens 4 --reps 1 --threads 1 --profile");
+  ASSERT_EQ(t.code, 0) << t.out;
+  for (const char* k : {"us per call", "rms_norm", "(outside the graph)"})
+    EXPECT_NE(t.out.find(k), std::string::npos) << k << " in\n" << t.out;
+  auto g = run_tlt("bench graph --preset llama-2-7b --profile");
+  EXPECT_NE(g.code, 0);
+  EXPECT_NE(g.out.find("--profile"), std::string::npos) << g.out;
 }
 
 TEST(CliBench, EmbedText) {

@@ -253,3 +253,34 @@ TEST(Executor, OutputsWrittenIntoCallerViews) {
   ex.run({{"x", xcopy}}, {{"x_again", xcopy}});
   EXPECT_TRUE(same_bits(xcopy, xin));
 }
+
+TEST(ExecutorProfile, CountsEveryComputedNodeOfEveryRunWhileOn) {
+  // mlp_graph computes 3 einsums, 3 adds, a relu and a softmax a run (the dead value's einsum and add too: the
+  // executor runs every node); sources are not ops.
+  Graph g = mlp_graph(4, 8, 16, 5);
+  Executor ex(g);
+  const std::map<std::string, Tensor> in{{"x", randn({4, 8}, 1)},  {"w1", randn({8, 16}, 2)}, {"b1", randn({16}, 3)},
+                                         {"w2", randn({16, 5}, 4)}, {"b2", randn({5}, 5)}};
+  set_op_profiling(false);
+  reset_op_profile();
+  ex.run(in);
+  EXPECT_TRUE(op_profile().empty()) << "off by default: nothing recorded";
+  set_op_profiling(true);
+  ex.run(in);
+  ex.run(in);
+  set_op_profiling(false);
+  ex.run(in);  // not counted
+  std::map<std::string, int64_t> calls;
+  double total = 0, prev = 1e300;
+  for (const OpProfileEntry& e : op_profile()) {
+    calls[e.op] = e.calls;
+    EXPECT_GE(e.seconds, 0.0) << e.op;
+    EXPECT_LE(e.seconds, prev) << "sorted by time, most first";
+    prev = e.seconds;
+    total += e.seconds;
+  }
+  EXPECT_EQ(calls, (std::map<std::string, int64_t>{{"einsum", 6}, {"add", 6}, {"relu", 2}, {"softmax", 2}}));
+  EXPECT_GT(total, 0.0);
+  reset_op_profile();
+  EXPECT_TRUE(op_profile().empty());
+}

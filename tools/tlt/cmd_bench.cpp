@@ -51,6 +51,8 @@ const std::vector<FlagSpec> kFlags = with_weight_flags({
     {{"--threads", "-t"}, true, "threads (default: OMP_NUM_THREADS, else one per core)"},
     {{"--reps", "-r"}, true, "timed repetitions after one warm-up run; the best is reported (default 3)"},
     {{"--json"}, false, "print one JSON object instead of text"},
+    {{"--profile"}, false, "prompt, decode, embed: also the time per op over the timed runs (graph nodes as the "
+                           "executor runs them; the rest of each run is the model's own code)"},
     {{"-h", "--help"}, false, "show this help"},
 });
 
@@ -66,12 +68,24 @@ struct Timing {
   double first = 0, best = 0, median = 0;
 };
 
+// --profile: op times are collected over the timed runs only (started after the warm-up); `timed_s` is the sum
+// of those runs, the whole the op times are a part of.
+bool g_profile = false;
+double g_timed_s = 0;
+void start_profile() {
+  if (!g_profile) return;
+  tl::reset_op_profile();
+  tl::set_op_profiling(true);
+}
+
 // One warm-up run (timed as `first`), then `reps` timed runs.
 Timing time_runs(int reps, const std::function<void()>& f) {
   Timing t;
   t.first = seconds_of(f);
+  start_profile();
   std::vector<double> v;
   for (int i = 0; i < reps; ++i) v.push_back(seconds_of(f));
+  for (double x : v) g_timed_s += x;
   std::sort(v.begin(), v.end());
   t.best = v.front();
   t.median = v[v.size() / 2];
@@ -111,6 +125,7 @@ struct Report {
     kv.emplace_back(k, buf);
   }
   void integer(const std::string& k, int64_t v) { kv.emplace_back(k, std::to_string(v)); }
+  void raw(const std::string& k, std::string json) { kv.emplace_back(k, std::move(json)); }
   void print(bool json) const {
     if (json) {
       std::printf("{");
@@ -146,6 +161,33 @@ void add_timing(Report& r, const Timing& t) {
   r.num("first_s", t.first);
   r.num("best_s", t.best);
   r.num("median_s", t.median);
+}
+
+// --profile output: JSON, an array of {op, calls, seconds} plus the timed total; text, a table after the report.
+void add_profile(Report& r, bool json) {
+  tl::set_op_profiling(false);
+  r.num("profile_timed_s", g_timed_s);
+  if (!json) return;
+  std::string a = "[";
+  char buf[64];
+  for (const tl::OpProfileEntry& e : tl::op_profile()) {
+    std::snprintf(buf, sizeof buf, "%.6g", e.seconds);
+    a += (a.size() > 1 ? ", " : "") + std::string("{\"op\": \"") + e.op + "\", \"calls\": " + std::to_string(e.calls) +
+         ", \"seconds\": " + buf + "}";
+  }
+  r.raw("profile", a + "]");
+}
+
+void print_profile() {
+  double ops = 0;
+  const std::vector<tl::OpProfileEntry> p = tl::op_profile();
+  for (const tl::OpProfileEntry& e : p) ops += e.seconds;
+  std::printf("\n%-22s %10s %12s %14s %8s\n", "op", "calls", "total ms", "us per call", "% timed");
+  for (const tl::OpProfileEntry& e : p)
+    std::printf("%-22s %10lld %12.3f %14.2f %7.1f%%\n", e.op.c_str(), static_cast<long long>(e.calls), 1e3 * e.seconds,
+                1e6 * e.seconds / double(e.calls), g_timed_s > 0 ? 100.0 * e.seconds / g_timed_s : 0.0);
+  std::printf("%-22s %10s %12.3f %14s %7.1f%%\n", "(outside the graph)", "", 1e3 * std::max(0.0, g_timed_s - ops), "",
+              g_timed_s > 0 ? 100.0 * std::max(0.0, g_timed_s - ops) / g_timed_s : 0.0);
 }
 
 int positive(const Args& a, const std::string& key, int def, int min = 1) {
@@ -212,10 +254,12 @@ void bench_decode(const Args& a, Report& r, int reps) {
     return st;
   };
   const tl::models::GenerationStats first = once();
+  start_profile();
   std::vector<double> dec, pre;
   for (int i = 0; i < reps; ++i) {
     const tl::models::GenerationStats st = once();
     dec.push_back(st.decode_s), pre.push_back(st.prefill_s);
+    g_timed_s += st.prefill_s + st.decode_s;
   }
   std::sort(dec.begin(), dec.end());
   std::sort(pre.begin(), pre.end());
@@ -357,6 +401,9 @@ int cmd_bench(int argc, char** argv) {
     return pos.empty() && !args.has("help") ? 2 : 0;
   }
   const std::string what = pos[0];
+  g_profile = args.has("profile");
+  if (g_profile && what == "graph")
+    TL_THROW(tl::ValueError, "tlt bench graph: --profile times model runs; graph runs none");
   if (args.has("threads")) tl::set_num_threads(positive(args, "threads", 1));
   const int reps = positive(args, "reps", 3);
   Report r;
@@ -376,7 +423,9 @@ int cmd_bench(int argc, char** argv) {
   } else {
     TL_THROW(tl::ValueError, "tlt bench: unknown workload \"", what, "\" (expected prompt, decode, embed or graph)");
   }
+  if (g_profile) add_profile(r, args.has("json"));
   r.print(args.has("json"));
+  if (g_profile && !args.has("json")) print_profile();
   return 0;
 }
 

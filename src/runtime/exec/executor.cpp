@@ -1,6 +1,9 @@
 // The executor: storage assignment per value, liveness, the arena, and the run loop.
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <unordered_map>
 
 #include "tl/kernels.h"
@@ -18,7 +21,32 @@ enum class Storage : uint8_t {
   view,    // a view of another value's storage (root says whose)
 };
 
+std::atomic<bool> g_profiling{false};
+std::mutex g_profile_mu;
+std::map<std::string, OpProfileEntry>& profile_table() {  // guarded by g_profile_mu
+  static std::map<std::string, OpProfileEntry> t;
+  return t;
+}
+
 }  // namespace
+
+void set_op_profiling(bool on) { g_profiling.store(on, std::memory_order_relaxed); }
+
+void reset_op_profile() {
+  std::lock_guard<std::mutex> lock(g_profile_mu);
+  profile_table().clear();
+}
+
+std::vector<OpProfileEntry> op_profile() {
+  std::vector<OpProfileEntry> v;
+  {
+    std::lock_guard<std::mutex> lock(g_profile_mu);
+    for (const auto& [name, e] : profile_table()) v.push_back(e);
+  }
+  std::stable_sort(v.begin(), v.end(),
+                   [](const OpProfileEntry& a, const OpProfileEntry& b) { return a.seconds > b.seconds; });
+  return v;
+}
 
 struct Executor::Impl {
   Graph g;
@@ -38,6 +66,21 @@ struct Executor::Impl {
   // Per node: the values last read there (outputs excepted), dropped after it runs. A view that had to copy
   // (reshape of a transposed value) owns a fresh buffer, which would otherwise live until the run ends.
   std::vector<std::vector<int32_t>> dead_after;
+  // Profiling (set_op_profiling): per node its op name (made on the first profiled run) and this run's seconds.
+  std::vector<std::string> prof_names;
+  std::vector<double> prof_seconds;
+
+  void profile_merge() {
+    std::lock_guard<std::mutex> lock(g_profile_mu);
+    auto& table = profile_table();
+    for (size_t i = 0; i < prof_names.size(); ++i) {
+      if (prof_names[i].empty()) continue;  // sources and constants
+      OpProfileEntry& e = table[prof_names[i]];
+      e.op = prof_names[i];
+      e.calls += 1;
+      e.seconds += prof_seconds[i];
+    }
+  }
 
   void compile() {
     verify(g);
@@ -173,6 +216,19 @@ struct Executor::Impl {
       check_tensor(n.kind == OpKind::input ? "input" : "parameter", name, g.type(n.output), t);
       vals[size_t(n.output.id)] = t;
     }
+    const bool profiling = g_profiling.load(std::memory_order_relaxed);
+    if (profiling) {
+      if (prof_names.empty()) {
+        prof_names.resize(g.nodes().size());
+        for (size_t i = 0; i < g.nodes().size(); ++i) {
+          const Node& n = g.nodes()[i];
+          if (n.kind != OpKind::input && n.kind != OpKind::param && n.kind != OpKind::constant)
+            prof_names[i] = op_def(n.kind).op_name(n.attrs);
+        }
+      }
+      prof_seconds.assign(g.nodes().size(), 0.0);
+    }
+    using Clock = std::chrono::steady_clock;
     for (const Node& n : g.nodes()) {
       size_t o = size_t(n.output.id);
       const ValueInfo& vi = g.values()[o];
@@ -207,6 +263,7 @@ struct Executor::Impl {
         }
       };
       const size_t i = size_t(&n - g.nodes().data());
+      const Clock::time_point t0 = profiling ? Clock::now() : Clock::time_point();
       if (storage[o] == Storage::view) {
         Tensor view = d.view(n.attrs, ins[0]);
         give_back();
@@ -218,8 +275,10 @@ struct Executor::Impl {
         vals[o] = std::move(out);
       }
       for (int32_t v : dead_after[i]) vals[size_t(v)] = Tensor();
+      if (profiling) prof_seconds[i] = std::chrono::duration<double>(Clock::now() - t0).count();
     }
     ins.clear();
+    if (profiling) profile_merge();
     std::map<std::string, Tensor> result;
     std::vector<bool> handed_out(nv, false);
     for (const GraphOutput& o : g.outputs()) {
