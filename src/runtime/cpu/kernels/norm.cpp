@@ -39,12 +39,25 @@ Shape check_norm_args(const char* op, const Tensor& x, const std::optional<Tenso
   return nshape;
 }
 
-std::vector<float> param_f32(const std::optional<Tensor>& p) {
-  if (!p) return {};
-  Tensor c = Tensor::empty(p->shape(), DType::f32);
-  copy_strided(*p, c);
-  const float* d = c.data<float>();
-  return std::vector<float>(d, d + c.numel());
+// gamma / beta as f32 values in order: the tensor's own memory when it is contiguous f32 (every model's norm
+// weights), else a converted copy. A decode step runs ~60 norms of one row, where copying the weights cost more
+// than the normalisation.
+struct ParamF32 {
+  std::vector<float> copy;
+  const float* ptr = nullptr;  // null: no parameter
+};
+ParamF32 param_f32(const std::optional<Tensor>& p) {
+  ParamF32 r;
+  if (!p) return r;
+  if (p->dtype() == DType::f32 && p->is_contiguous()) {
+    r.ptr = p->data<float>();
+  } else {
+    Tensor c = Tensor::empty(p->shape(), DType::f32);
+    copy_strided(*p, c);
+    r.copy.assign(c.data<float>(), c.data<float>() + c.numel());
+    r.ptr = r.copy.data();
+  }
+  return r;
 }
 
 float sum_sq_dev(const float* x, int64_t n, float mean) {
@@ -98,7 +111,7 @@ void norm_impl(Kind kind, const char* op, const Tensor& x, const std::optional<T
   Shape nshape = check_norm_args(op, x, gamma, beta, norm_dims, eps, out);
   if (x.numel() == 0) return;
   const int64_t D = shape_numel(nshape);
-  const std::vector<float> g = param_f32(gamma), bt = param_f32(beta);
+  const ParamF32 g = param_f32(gamma), bt = param_f32(beta);
   const int lead = x.rank() - norm_dims;
   Shape oshape(x.shape().begin(), x.shape().begin() + lead), ostr(x.strides().begin(), x.strides().begin() + lead);
   Shape istr(x.strides().begin() + lead, x.strides().end());
@@ -127,12 +140,11 @@ void norm_impl(Kind kind, const char* op, const Tensor& x, const std::optional<T
           const double mean = double(sum(xr, D)) / double(D);
           const double var = double(sum_sq_dev(xr, D, float(mean))) / double(D);
           const double rstd = 1.0 / std::sqrt(var + double(eps));
-          affine_row(xr, y, D, float(mean), float(rstd), g.empty() ? nullptr : g.data(),
-                     bt.empty() ? nullptr : bt.data());
+          affine_row(xr, y, D, float(mean), float(rstd), g.ptr, bt.ptr);
         } else {
           const double ms = double(sum_sq_dev(xr, D, 0.0f)) / double(D);
           const double r = 1.0 / std::sqrt(ms + double(eps));
-          affine_row(xr, y, D, 0.0f, float(r), g.empty() ? nullptr : g.data(), nullptr);
+          affine_row(xr, y, D, 0.0f, float(r), g.ptr, nullptr);
         }
       }
     });
