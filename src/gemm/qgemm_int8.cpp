@@ -188,25 +188,18 @@ void rows8_q4_0(int64_t j0, int64_t j1, int64_t k, const int8_t* qx, const float
           std::memcpy(&v, xb + off, 4);
           return _mm256_set1_epi32(v);
         };
+        __m256i s = _mm256_setzero_si256();  // low nibbles meet x[4g ..], high nibbles x[16 + 4g ..]
 #if TL_VNNI
-        __m256i s = _mm256_dpbusd_epi32(_mm256_setzero_si256(), lo[0], bx(0));
-        s = _mm256_dpbusd_epi32(s, hi[0], bx(16));
-        s = _mm256_dpbusd_epi32(s, lo[1], bx(4));
-        s = _mm256_dpbusd_epi32(s, hi[1], bx(20));
-        s = _mm256_dpbusd_epi32(s, lo[2], bx(8));
-        s = _mm256_dpbusd_epi32(s, hi[2], bx(24));
-        s = _mm256_dpbusd_epi32(s, lo[3], bx(12));
-        s = _mm256_dpbusd_epi32(s, hi[3], bx(28));
+        for (int g = 0; g < 4; ++g) {
+          s = _mm256_dpbusd_epi32(s, lo[g], bx(4 * g));
+          s = _mm256_dpbusd_epi32(s, hi[g], bx(16 + 4 * g));
+        }
         const __m256i dot = _mm256_sub_epi32(s, _mm256_set1_epi32(sx8[i * nb + b]));
 #else
-        __m256i s = _mm256_maddubs_epi16(lo[0], bx(0));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[0], bx(16)));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[1], bx(4)));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[1], bx(20)));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[2], bx(8)));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[2], bx(24)));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[3], bx(12)));
-        s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[3], bx(28)));
+        for (int g = 0; g < 4; ++g) {
+          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(lo[g], bx(4 * g)));
+          s = _mm256_add_epi16(s, _mm256_maddubs_epi16(hi[g], bx(16 + 4 * g)));
+        }
         const __m256i dot = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(sx8[i * nb + b]));
 #endif
         acc[i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw, _mm256_set1_ps(dx[i * nb + b])), acc[i]);

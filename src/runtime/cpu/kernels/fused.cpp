@@ -48,35 +48,31 @@ void act_row(float* y, int64_t n) {
   }
 }
 
-using RowFn = void (*)(const float*, const float*, float*, int64_t);
-RowFn bias_row_fn(std::optional<UnaryOp> act) {
-  if (!act) return bias_act_row<Ident>;
+// fn(Op{}) for the activation's functor (Ident when none); one switch for every row kernel below.
+template <class Fn>
+auto with_act(std::optional<UnaryOp> act, Fn&& fn) {
+  if (!act) return fn(Ident{});
   switch (*act) {
-    case UnaryOp::relu: return bias_act_row<Relu>;
-    case UnaryOp::gelu_erf: return bias_act_row<GeluErf>;
-    case UnaryOp::gelu_tanh: return bias_act_row<GeluTanh>;
-    case UnaryOp::silu: return bias_act_row<Silu>;
-    case UnaryOp::sigmoid: return bias_act_row<Sigmoid>;
-    case UnaryOp::tanh: return bias_act_row<Tanh>;
+    case UnaryOp::relu: return fn(Relu{});
+    case UnaryOp::gelu_erf: return fn(GeluErf{});
+    case UnaryOp::gelu_tanh: return fn(GeluTanh{});
+    case UnaryOp::silu: return fn(Silu{});
+    case UnaryOp::sigmoid: return fn(Sigmoid{});
+    case UnaryOp::tanh: return fn(Tanh{});
     default: break;
   }
   TL_THROW(ValueError, "[bias_act] act ", op_name(*act),
            " is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid, tanh or none)");
 }
 
+using RowFn = void (*)(const float*, const float*, float*, int64_t);
+RowFn bias_row_fn(std::optional<UnaryOp> act) {
+  return with_act(act, [](auto op) -> RowFn { return bias_act_row<decltype(op)>; });
+}
+
 using ActFn = void (*)(float*, int64_t);
-ActFn act_fn(UnaryOp act) {
-  switch (act) {
-    case UnaryOp::relu: return act_row<Relu>;
-    case UnaryOp::gelu_erf: return act_row<GeluErf>;
-    case UnaryOp::gelu_tanh: return act_row<GeluTanh>;
-    case UnaryOp::silu: return act_row<Silu>;
-    case UnaryOp::sigmoid: return act_row<Sigmoid>;
-    case UnaryOp::tanh: return act_row<Tanh>;
-    default: break;
-  }
-  TL_THROW(ValueError, "[linear] act ", op_name(act),
-           " is not an activation (expected relu, gelu_erf, gelu_tanh, silu, sigmoid or tanh)");
+ActFn act_fn(std::optional<UnaryOp> act) {
+  return with_act(act, [](auto op) -> ActFn { return act_row<decltype(op)>; });
 }
 
 // The row walk over every dim but the last, for x and out (and a mask broadcast to x when given).
@@ -96,7 +92,7 @@ Walk row_walk(const Tensor& x, const Tensor& out, const Shape* mstr) {
 
 void detail::bias_act_inplace(std::optional<UnaryOp> act, const float* b, float* y, int64_t n) {
   if (b) bias_row_fn(act)(y, b, y, n);
-  else if (act) act_fn(*act)(y, n);
+  else if (act) act_fn(act)(y, n);
 }
 
 bool is_bias_activation(UnaryOp op) {
